@@ -1,0 +1,448 @@
+/**
+ * The engine: decides for each POST/QUERY request whether to bypass, serve from cache, serve stale, or
+ * go to the origin and store, and says which in `Cache-Status`. The cache never breaks a request:
+ * every store call is bounded by a timeout and fails open to the origin.
+ */
+import { type BodyRead, declaredLength, readBodyCapped } from "./body.ts";
+import { parseCacheControl } from "./cache-control.ts";
+import { type CacheStatusParams, cacheStatus } from "./cache-status.ts";
+import { bypassReason, hasCredentials } from "./exclusions.ts";
+import { storableHeaders } from "./hop-by-hop.ts";
+import { type CacheKey, cacheKey } from "./key.ts";
+import { concat, type PostcacheOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
+import { freshness, storeTtl, whyNotStorable } from "./policy.ts";
+import type { CacheEntry, CacheOutcome, CacheStore, Fetcher, RequestContext } from "./types.ts";
+
+/** Methods whose answers postcache caches: POST, and QUERY (the safe method with a body). */
+const CACHED_METHODS = new Set(["POST", "QUERY"]);
+/** RFC 9110 §15.3.5, §15.3.6, §15.4.5: statuses whose responses have no body. */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+export interface Postcache {
+  /** Answers `request`: from `store` when it can, else through `fetcher`. Never rejects. */
+  handle(request: Request, store: CacheStore, fetcher: Fetcher, context?: RequestContext): Promise<Response>;
+  /** The validated options. */
+  readonly options: ResolvedOptions;
+}
+
+/**
+ * Validates options once and returns an engine whose in-flight map (request coalescing) lives as long
+ * as it does: create one per process or isolate, not per request.
+ *
+ * @example
+ * const postcache = createPostcache({ exclude: ["/admin/*"], defaultTtl: 300 });
+ * const store = memoryStore();
+ * Bun.serve({ fetch: (req) => postcache.handle(req, store, (r) => fetch(r)) });
+ */
+export function createPostcache(options: PostcacheOptions = {}): Postcache {
+  const o = resolveOptions(options);
+  /** Identical misses in flight: key → the entry the leader collected (undefined if not storable). */
+  const inflight = new Map<string, Promise<CacheEntry | undefined>>();
+
+  async function handle(request: Request, store: CacheStore, fetcher: Fetcher, context: RequestContext = {}): Promise<Response> {
+    const started = performance.now();
+    const method = request.method.toUpperCase();
+    // Every other method passes through untouched (RFC 9110 §9.2.1: only safe methods are ours to reuse).
+    if (!CACHED_METHODS.has(method)) return forward(fetcher, request);
+
+    const url = new URL(request.url);
+    const path = url.pathname + url.search;
+    let key: CacheKey | undefined;
+    let collapsed = false;
+
+    const finish = (response: Response, outcome: CacheOutcome, params: CacheStatusParams): Response => {
+      if (o.debug && key) params.key = key.url;
+      response.headers.append("cache-status", cacheStatus(o.cacheName, params));
+      o.onResult?.({
+        outcome,
+        detail: params.detail,
+        method,
+        url: request.url,
+        status: response.status,
+        shortKey: key?.hex.slice(0, 12),
+        collapsed,
+        elapsedMs: performance.now() - started,
+      });
+      return response;
+    };
+    const bypass = async (forwarded: Request, detail: string) =>
+      finish(mutable(await forward(fetcher, forwarded)), "BYPASS", { fwd: "bypass", detail });
+
+    // 1. Exclusion rules, from the URL and headers alone.
+    let reason = bypassReason(request, path, url.pathname, o);
+    let scope: string | undefined;
+    if (!reason && o.bypass) {
+      const verdict = await hook(() => o.bypass?.(request), "bypass");
+      if (verdict === HOOK_FAILED) reason = "hook-error";
+      else if (verdict) reason = typeof verdict === "string" ? verdict : "custom";
+    }
+    if (!reason && o.scope) {
+      const value = await hook(() => o.scope?.(request), "scope");
+      if (value === HOOK_FAILED) reason = "hook-error";
+      else scope = value ?? undefined;
+    }
+    // RFC 9111 §3.5: a shared cache must not reuse answers to requests with credentials; per-user
+    // caching is the operator's explicit choice through `scope`.
+    if (!reason && scope === undefined && hasCredentials(request, o)) reason = "credentials";
+    if (reason) return bypass(request, reason);
+
+    // 2. The body, under the cap. Past it the request streams to the origin and nothing is cached.
+    const declared = declaredLength(request.headers);
+    if (declared !== undefined && declared > o.maxBodyBytes) return bypass(request, "body-too-large");
+    let body: BodyRead;
+    try {
+      body = await readBodyCapped(request, o.maxBodyBytes, declared);
+    } catch (error) {
+      o.onError(error, "request-body");
+      return finish(problem(400, "could not read the request body"), "BYPASS", { fwd: "bypass", detail: "body-unreadable" });
+    }
+    if (body.kind === "overflow") return bypass(withBody(request, body.stream), "body-too-large");
+    const bytes = body.bytes;
+
+    // 3. The key, and what the cache holds under it.
+    key = await cacheKey(method, url, request.headers, bytes, scope, o);
+    const requestCc = parseCacheControl(request.headers.get("cache-control"));
+    // RFC 9111 §5.2.1.4 (no-cache), §5.2.1.1 (max-age=0), §5.4 (Pragma only without Cache-Control).
+    const revalidate =
+      requestCc.has("no-cache") ||
+      requestCc.get("max-age") === "0" ||
+      (!request.headers.has("cache-control") && /(^|,)\s*no-cache\s*(,|$)/i.test(request.headers.get("pragma") ?? ""));
+
+    let stale: CacheEntry | undefined;
+    let fwd: CacheStatusParams["fwd"] = revalidate ? "request" : "uri-miss";
+    if (!revalidate) {
+      const entry = await storeGet(store, key.url);
+      if (entry && !varyMatches(entry, request.headers)) fwd = "vary-miss";
+      else if (entry) {
+        const age = ageOf(entry);
+        if (age < entry.ttl) return finish(replay(entry, age), "HIT", { hit: true, ttl: entry.ttl - age });
+        if (age < entry.ttl + entry.staleWhileRevalidate) {
+          if (!inflight.has(key.url)) {
+            const refresh = fetchAndStore(store, fetcher, originRequest(request, bytes), key, path, request.headers, context);
+            context.waitUntil?.(refresh.then((r) => r.response.body?.cancel()).catch(() => {}));
+          }
+          return finish(replay(entry, age, true), "STALE", {
+            fwd: "stale",
+            ttl: entry.ttl - age,
+            detail: "stale-while-revalidate",
+          });
+        }
+        fwd = "stale";
+        if (age < entry.ttl + entry.staleIfError) stale = entry;
+      }
+    }
+    // RFC 9111 §5.2.1.7: only-if-cached with nothing usable is a 504.
+    if (requestCc.has("only-if-cached")) {
+      return finish(problem(504, "not in cache (only-if-cached)"), "MISS", { fwd, detail: "only-if-cached" });
+    }
+
+    // 4. Join an identical request already in flight, when its answer can be shared.
+    const pending = o.coalesce && !revalidate ? inflight.get(key.url) : undefined;
+    if (pending) {
+      const shared = await pending;
+      if (shared && varyMatches(shared, request.headers)) {
+        collapsed = true;
+        return finish(replay(shared, ageOf(shared)), "MISS", { fwd, collapsed: true });
+      }
+    }
+
+    // 5. The origin.
+    const result = await fetchAndStore(store, fetcher, originRequest(request, bytes), key, path, request.headers, context);
+    if (result.failed && stale) {
+      result.response.body?.cancel();
+      const age = ageOf(stale);
+      return finish(replay(stale, age, true), "STALE", {
+        fwd: "stale",
+        fwdStatus: result.failed === "error" ? undefined : result.response.status,
+        ttl: stale.ttl - age,
+        detail: "stale-if-error",
+      });
+    }
+    const params: CacheStatusParams = { fwd, fwdStatus: result.response.status, stored: result.stored };
+    if (result.detail) params.detail = result.detail;
+    return finish(result.response, "MISS", params);
+  }
+
+  interface OriginResult {
+    response: Response;
+    stored: boolean;
+    /** Why the answer was not stored. */
+    detail?: string;
+    /** The origin failed: no answer at all (`error`), or a 5xx (`status`). */
+    failed?: "error" | "status";
+  }
+
+  /** Asks the origin once for everyone waiting on `key`, and stores the answer when it may. */
+  async function fetchAndStore(
+    store: CacheStore,
+    fetcher: Fetcher,
+    request: Request,
+    key: CacheKey,
+    path: string,
+    requestHeaders: Headers,
+    context: RequestContext,
+  ): Promise<OriginResult> {
+    let share!: (entry: CacheEntry | undefined) => void;
+    const shared = new Promise<CacheEntry | undefined>((resolve) => {
+      share = resolve;
+    });
+    if (o.coalesce) inflight.set(key.url, shared);
+    const release = () => {
+      if (inflight.get(key.url) === shared) inflight.delete(key.url);
+    };
+    const notShared = (result: OriginResult) => {
+      share(undefined);
+      release();
+      return result;
+    };
+
+    let response: Response;
+    try {
+      response = mutable(await withTimeout(fetcher, request, o.originTimeoutMs));
+    } catch (error) {
+      o.onError(error, "origin");
+      const timedOut = error instanceof OriginTimeout;
+      const answer = timedOut
+        ? problem(504, "the origin did not answer in time")
+        : problem(502, "the origin could not be reached");
+      return notShared({
+        response: answer,
+        stored: false,
+        detail: timedOut ? "origin-timeout" : "origin-error",
+        failed: "error",
+      });
+    }
+    if (response.status >= 500) return notShared({ response, stored: false, detail: "status", failed: "status" });
+    const why = whyNotStorable(response, o);
+    if (why) return notShared({ response, stored: false, detail: why });
+    const now = o.now();
+    const fresh = freshness(response, o, path, now);
+    const ttl = storeTtl(fresh, now);
+    if (ttl <= 0) return notShared({ response, stored: false, detail: "expired" });
+
+    const headers = storableHeaders(response.headers);
+    const vary = varyOf(response.headers, requestHeaders, o.keyHeaders);
+    const [toClient, toCache] = response.body ? response.body.tee() : [null, null];
+    const storing = collect(toCache, o.maxResponseBytes)
+      .then(async (body) => {
+        if (!body) return share(undefined);
+        const entry: CacheEntry = { status: response.status, headers, body, ...fresh };
+        if (vary.length > 0) entry.vary = vary;
+        share(entry);
+        await storeSet(store, key.url, entry, ttl);
+      })
+      .catch((error) => {
+        o.onError(error, "response-body");
+        share(undefined);
+      })
+      .finally(release);
+    context.waitUntil?.(storing);
+    return { response: new Response(toClient, response), stored: true };
+  }
+
+  async function storeGet(store: CacheStore, key: string): Promise<CacheEntry | undefined> {
+    try {
+      const entry = await bounded(store.get(key), o.storeTimeoutMs, `${store.name}.get`);
+      if (entry === undefined || isEntry(entry)) return entry;
+      throw new TypeError(`[postcache] [${store.name}] get returned something that is not a cache entry`);
+    } catch (error) {
+      o.onError(error, "store.get");
+      return undefined;
+    }
+  }
+
+  async function storeSet(store: CacheStore, key: string, entry: CacheEntry, ttl: number): Promise<void> {
+    try {
+      await bounded(store.set(key, entry, ttl), o.storeTimeoutMs, `${store.name}.set`);
+    } catch (error) {
+      o.onError(error, "store.set");
+    }
+  }
+
+  /** Seconds since the entry was generated, on our clock (RFC 9111 §4.2.3, simplified: no transit delay). */
+  function ageOf(entry: CacheEntry): number {
+    return Math.max(0, (o.now() - entry.storedAt) / 1000);
+  }
+
+  /** A response from a stored entry, with `Age` (RFC 9111 §5.1) and, when stale, `Warning: 110`. */
+  function replay(entry: CacheEntry, age: number, isStale = false): Response {
+    const headers = new Headers(entry.headers);
+    headers.set("age", String(Math.floor(age)));
+    if (isStale && o.staleWarning) headers.append("warning", '110 - "Response is Stale"');
+    return new Response(NULL_BODY_STATUSES.has(entry.status) ? null : (entry.body as Uint8Array<ArrayBuffer>), {
+      status: entry.status,
+      headers,
+    });
+  }
+
+  async function hook<T>(call: () => T | Promise<T>, where: string): Promise<T | typeof HOOK_FAILED> {
+    try {
+      return await call();
+    } catch (error) {
+      o.onError(error, where);
+      return HOOK_FAILED;
+    }
+  }
+
+  return { handle, options: o };
+}
+
+const HOOK_FAILED = Symbol("hook failed");
+
+const engines = new WeakMap<PostcacheOptions, Postcache>();
+
+/**
+ * Answers one request. `options` may be plain options (validated once per options object, which
+ * keeps its own coalescing map) or an engine from `createPostcache`.
+ *
+ * @example
+ * export default { fetch: (req, env, ctx) => handlePost(req, store, fetch, { defaultTtl: 60 }, ctx) };
+ */
+export function handlePost(
+  request: Request,
+  store: CacheStore,
+  fetcher: Fetcher,
+  options: PostcacheOptions | Postcache = {},
+  context?: RequestContext,
+): Promise<Response> {
+  let engine = isEngine(options) ? options : engines.get(options);
+  if (!engine) {
+    engine = createPostcache(options as PostcacheOptions);
+    engines.set(options as PostcacheOptions, engine);
+  }
+  return engine.handle(request, store, fetcher, context);
+}
+
+function isEngine(value: PostcacheOptions | Postcache): value is Postcache {
+  return typeof (value as Postcache).handle === "function";
+}
+
+/** The request the origin gets: the client's, with the body we already read. */
+function originRequest(request: Request, body: Uint8Array): Request {
+  return new Request(request.url, {
+    method: request.method,
+    headers: request.headers,
+    body: body.byteLength > 0 ? (body as Uint8Array<ArrayBuffer>) : null,
+    redirect: request.redirect,
+  });
+}
+
+function withBody(request: Request, body: ReadableStream<Uint8Array>): Request {
+  // `duplex: "half"` is required by the Fetch standard for a streaming request body.
+  return new Request(request.url, {
+    method: request.method,
+    headers: request.headers,
+    body,
+    redirect: request.redirect,
+    signal: request.signal,
+    duplex: "half",
+  } as RequestInit);
+}
+
+/** Forwards a request the cache stays out of; an unreachable origin becomes a clear 502. */
+async function forward(fetcher: Fetcher, request: Request): Promise<Response> {
+  try {
+    return await fetcher(request);
+  } catch {
+    return problem(502, "the origin could not be reached");
+  }
+}
+
+/** A copy whose headers we may change (fetch responses' headers can be immutable). */
+function mutable(response: Response): Response {
+  return new Response(response.body, response);
+}
+
+function problem(status: number, message: string): Response {
+  return new Response(`postcache: ${message}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+}
+
+class OriginTimeout extends Error {
+  constructor(ms: number) {
+    super(`[postcache] the origin did not answer within ${ms} ms`);
+    this.name = "OriginTimeout";
+  }
+}
+
+/** Calls the origin; past `ms` without response headers, aborts it and rejects with OriginTimeout. */
+async function withTimeout(fetcher: Fetcher, request: Request, ms: number): Promise<Response> {
+  if (ms === 0) return fetcher(request);
+  const controller = new AbortController();
+  const timed = new Request(request, { signal: controller.signal });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new OriginTimeout(ms));
+    }, ms);
+  });
+  try {
+    return await Promise.race([fetcher(timed), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Settles like `promise`, or rejects after `ms`. */
+async function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`[postcache] ${what} did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads `stream` in full, or returns undefined (and cancels it) past `max` bytes. */
+async function collect(stream: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array | undefined> {
+  if (!stream) return new Uint8Array(0);
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return chunks.length === 1 ? chunks[0] : concat(chunks);
+}
+
+/** The request header values a response varies on (RFC 9111 §4.1), beyond those already keyed. */
+function varyOf(responseHeaders: Headers, requestHeaders: Headers, keyed: string[]): [string, string | null][] {
+  const vary = responseHeaders.get("vary");
+  if (!vary) return [];
+  const names = new Set(
+    vary
+      .split(",")
+      .map((n) => n.trim().toLowerCase())
+      .filter((n) => n && !keyed.includes(n)),
+  );
+  return [...names].map((name) => [name, requestHeaders.get(name)]);
+}
+
+function varyMatches(entry: CacheEntry, headers: Headers): boolean {
+  return !entry.vary || entry.vary.every(([name, value]) => headers.get(name) === value);
+}
+
+function isEntry(value: unknown): value is CacheEntry {
+  const e = value as CacheEntry;
+  return (
+    typeof e === "object" &&
+    e !== null &&
+    Number.isInteger(e.status) &&
+    Array.isArray(e.headers) &&
+    e.body instanceof Uint8Array &&
+    Number.isFinite(e.storedAt) &&
+    Number.isFinite(e.ttl) &&
+    Number.isFinite(e.staleWhileRevalidate) &&
+    Number.isFinite(e.staleIfError)
+  );
+}

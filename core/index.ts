@@ -1,0 +1,13 @@
+/**
+ * postcache core: cache idempotent POST and QUERY responses, keyed by a SHA-256 digest of the body.
+ * Web standards only, so every runtime can run it.
+ */
+
+export { type CacheStatusParams, cacheStatus } from "./cache-status.ts";
+export { canonicalJson } from "./canonical-json.ts";
+export { isMutationPath } from "./exclusions.ts";
+export { createPostcache, handlePost, type Postcache } from "./handler.ts";
+export { type CacheKey, cacheKey, KEY_PATH } from "./key.ts";
+export * from "./options.ts";
+export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./stores/memory.ts";
+export type * from "./types.ts";

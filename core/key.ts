@@ -1,0 +1,62 @@
+/**
+ * The cache key: one SHA-256 over the request's method, URL, the values of the headers that change
+ * the answer, the user scope, and the body bytes (or their canonical JSON form).
+ *
+ * The preimage is `JSON([version, method, url, headerValues, scope, bodyLength]) "\n" body`: every
+ * field is length-delimited by JSON or by the declared body length, so no two different requests
+ * share a preimage. Hashing bytes, never `text()`, keeps binary bodies that decode alike apart.
+ */
+import { canonicalJson } from "./canonical-json.ts";
+import type { ResolvedOptions } from "./options.ts";
+
+/** The path under which keys live, so any Cache API (GET-only, URL-keyed) can hold them. */
+export const KEY_PATH = "/.postcache/v1/";
+const KEY_VERSION = "postcache/1";
+
+const encoder = new TextEncoder();
+
+export interface CacheKey {
+  /** An absolute GET URL on the request's own origin: `https://host/.postcache/v1/<sha256 hex>`. */
+  url: string;
+  /** The digest in hex. */
+  hex: string;
+}
+
+export async function cacheKey(
+  method: string,
+  url: URL,
+  headers: Headers,
+  body: Uint8Array,
+  scope: string | undefined,
+  options: ResolvedOptions,
+): Promise<CacheKey> {
+  const keyed =
+    (options.canonicalJson && isJson(headers.get("content-type")) && canonicalJson(body, options.ignoreBodyFields)) || body;
+  const fields = [
+    KEY_VERSION,
+    method,
+    url.origin + url.pathname + url.search,
+    options.keyHeaders.map((name) => headers.get(name)),
+    scope ?? null,
+    keyed.byteLength,
+  ];
+  const prefix = encoder.encode(`${JSON.stringify(fields)}\n`);
+  const digest = await options.sha256([prefix, keyed]);
+  const hex = toHex(digest instanceof Uint8Array ? digest : new Uint8Array(digest));
+  return { url: url.origin + KEY_PATH + hex, hex };
+}
+
+/** `application/json`, or any `+json` structured syntax suffix (RFC 6839 §3.1). */
+function isJson(contentType: string | null): boolean {
+  if (!contentType) return false;
+  const type = contentType.split(";")[0].trim().toLowerCase();
+  return type === "application/json" || type.endsWith("+json");
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+export function toHex(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]];
+  return out;
+}

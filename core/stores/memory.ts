@@ -1,0 +1,95 @@
+/**
+ * In-memory store: least-recently-used, bounded by total bytes, expiring entries by TTL. Used by the
+ * Bun and Node servers and by tests. Per process: instances behind a load balancer do not share it
+ * (use the Redis store for that).
+ */
+import type { CacheEntry, CacheStore } from "../types.ts";
+
+export interface MemoryStoreOptions {
+  /** Most bytes held (bodies, headers and keys, plus a fixed per-entry overhead). Default 64 MiB. */
+  maxBytes?: number;
+  /** The clock, in ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+}
+
+export const DEFAULT_MEMORY_MAX_BYTES = 64 * 1024 * 1024;
+/** A rough allowance for the Map slot, the entry object and its arrays. */
+const ENTRY_OVERHEAD_BYTES = 256;
+
+interface Slot {
+  entry: CacheEntry;
+  expiresAt: number;
+  size: number;
+}
+
+export interface MemoryStore extends CacheStore {
+  /** Bytes currently accounted for. */
+  readonly bytes: number;
+  /** Entries currently held (expired ones go lazily). */
+  readonly size: number;
+  clear(): void;
+}
+
+export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  const maxBytes = options.maxBytes ?? DEFAULT_MEMORY_MAX_BYTES;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
+    throw new TypeError(`[postcache] [memory] option "maxBytes" must be a positive integer (got ${maxBytes})`);
+  }
+  const now = options.now ?? Date.now;
+  const slots = new Map<string, Slot>();
+  let bytes = 0;
+
+  function remove(key: string): boolean {
+    const slot = slots.get(key);
+    if (!slot) return false;
+    slots.delete(key);
+    bytes -= slot.size;
+    return true;
+  }
+
+  return {
+    name: "memory",
+    get bytes() {
+      return bytes;
+    },
+    get size() {
+      return slots.size;
+    },
+    async get(key) {
+      const slot = slots.get(key);
+      if (!slot) return undefined;
+      if (slot.expiresAt <= now()) {
+        remove(key);
+        return undefined;
+      }
+      // Map keeps insertion order: re-inserting marks the slot most recently used.
+      slots.delete(key);
+      slots.set(key, slot);
+      return slot.entry;
+    },
+    async set(key, entry, ttlSeconds) {
+      remove(key);
+      const size = sizeOf(key, entry);
+      if (ttlSeconds <= 0 || size > maxBytes) return;
+      slots.set(key, { entry, expiresAt: now() + ttlSeconds * 1000, size });
+      bytes += size;
+      for (const oldest of slots.keys()) {
+        if (bytes <= maxBytes) break;
+        remove(oldest);
+      }
+    },
+    async delete(key) {
+      return remove(key);
+    },
+    clear() {
+      slots.clear();
+      bytes = 0;
+    },
+  };
+}
+
+function sizeOf(key: string, entry: CacheEntry): number {
+  let size = ENTRY_OVERHEAD_BYTES + key.length + entry.body.byteLength;
+  for (const [name, value] of entry.headers) size += name.length + value.length;
+  return size;
+}

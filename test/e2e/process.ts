@@ -1,0 +1,55 @@
+/** Starts a runtime as a child process on a free loopback port and waits for its "listening" line. */
+import type { RunningTarget } from "./suite.ts";
+
+export async function freePort(): Promise<number> {
+  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = server.port;
+  server.stop(true);
+  return port;
+}
+
+/**
+ * Spawns `cmd` with `env` added (PORT set to a free port unless given) and resolves once stdout or
+ * stderr matches `ready`; its first capture group, if any, is the URL. Fails after `timeoutMs`.
+ */
+export async function startProcess(
+  cmd: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  timeoutMs = 60_000,
+): Promise<RunningTarget> {
+  const port = env.PORT ?? String(await freePort());
+  const child = Bun.spawn(cmd, {
+    env: { ...process.env, PORT: port, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let output = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${cmd.join(" ")} not ready after ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const watch = async (stream: ReadableStream<Uint8Array>) => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) {
+        output += decoder.decode(chunk);
+        const match = output.match(ready);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1] ?? `http://127.0.0.1:${port}`);
+        }
+      }
+    };
+    watch(child.stdout);
+    watch(child.stderr);
+    child.exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${cmd.join(" ")} exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    url,
+    stop: async () => {
+      child.kill();
+      await child.exited;
+    },
+  };
+}

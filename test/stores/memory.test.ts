@@ -1,0 +1,31 @@
+import { expect, test } from "bun:test";
+import { memoryStore } from "../../core/stores/memory.ts";
+import { entry, TestClock, testStore, uniqueKey } from "./conformance.ts";
+
+testStore("memory", { create: (clock) => memoryStore({ now: clock.now, maxBytes: 8 * 1024 * 1024 }) });
+
+test("memory store evicts the least recently used entries past maxBytes", async () => {
+  const clock = new TestClock();
+  const store = memoryStore({ now: clock.now, maxBytes: 4000 });
+  const keys = Array.from({ length: 4 }, () => uniqueKey());
+  const body = new Uint8Array(900);
+  for (const key of keys.slice(0, 3)) await store.set(key, entry({ body }), 60);
+  await store.get(keys[0]); // now most recently used
+  await store.set(keys[3], entry({ body }), 60);
+  expect(store.bytes).toBeLessThanOrEqual(4000);
+  expect(await store.get(keys[0])).toBeDefined();
+  expect(await store.get(keys[1])).toBeUndefined();
+  expect(await store.get(keys[3])).toBeDefined();
+});
+
+test("memory store refuses an entry larger than its whole budget", async () => {
+  const store = memoryStore({ maxBytes: 1000 });
+  const key = uniqueKey();
+  await store.set(key, entry({ body: new Uint8Array(2000) }), 60);
+  expect(await store.get(key)).toBeUndefined();
+  expect(store.bytes).toBe(0);
+});
+
+test("memory store rejects a bad maxBytes, naming it", () => {
+  expect(() => memoryStore({ maxBytes: 0 })).toThrow(/\[postcache\] \[memory\] option "maxBytes"/);
+});
