@@ -1,0 +1,208 @@
+import { describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { cacheKey, KEY_PATH, resolveOptions } from "../../core/index.ts";
+import { harness, ORIGIN, origin, post, status, useOrigin } from "./harness.ts";
+
+useOrigin();
+
+describe("keying: the same request is a HIT, anything that changes the answer is a MISS", () => {
+  test("the same body: MISS then HIT, with exactly one origin call", async () => {
+    const h = harness();
+    const o = origin();
+    const first = await h.send(post("/search", '{"q":"lamp"}'));
+    expect(status(first)).toBe("postcache; fwd=uri-miss; fwd-status=200; stored");
+    const firstBody = await first.text();
+    await h.settle();
+    const second = await h.send(post("/search", '{"q":"lamp"}'));
+    expect(status(second)).toMatch(/^postcache; hit; ttl=60$/);
+    expect(second.headers.get("age")).toBe("0");
+    expect(await second.text()).toBe(firstBody);
+    expect(o.calls).toBe(1);
+  });
+
+  test("a different body is a MISS", async () => {
+    const h = harness();
+    const o = origin();
+    await h.send(post("/search", '{"q":"lamp"}'));
+    await h.settle();
+    const other = await h.send(post("/search", '{"q":"desk"}'));
+    expect(status(other)).toMatch(/fwd=uri-miss/);
+    expect(o.calls).toBe(2);
+  });
+
+  test("binary bodies that decode to the same text are different keys (the seeds' text() bug)", async () => {
+    const a = Uint8Array.of(0xff, 0x00);
+    const b = Uint8Array.of(0xfe, 0x00);
+    expect(new TextDecoder().decode(a)).toBe(new TextDecoder().decode(b));
+    const h = harness();
+    const o = origin();
+    await h.send(post("/search", a, { "content-type": "application/octet-stream" }));
+    await h.settle();
+    const second = await h.send(post("/search", b, { "content-type": "application/octet-stream" }));
+    expect(status(second)).toMatch(/fwd=uri-miss/);
+    expect(o.calls).toBe(2);
+    expect([...o.bodies[1]]).toEqual([0xfe, 0x00]);
+  });
+
+  test("a different value of a keyed header is a MISS; an unkeyed header is not", async () => {
+    const h = harness();
+    const o = origin();
+    await h.send(post("/search", "{}", { "accept-language": "en" }));
+    await h.settle();
+    expect(status(await h.send(post("/search", "{}", { "accept-language": "fr" })))).toMatch(/uri-miss/);
+    await h.settle();
+    expect(status(await h.send(post("/search", "{}", { "accept-language": "en", "x-trace": "abc" })))).toMatch(/hit/);
+    expect(o.calls).toBe(2);
+  });
+
+  test("keyHeaders is configurable", async () => {
+    const h = harness({ keyHeaders: ["x-tenant"] });
+    const o = origin();
+    await h.send(post("/search", "{}", { "x-tenant": "a" }));
+    await h.settle();
+    expect(status(await h.send(post("/search", "{}", { "x-tenant": "b" })))).toMatch(/uri-miss/);
+    await h.settle();
+    expect(status(await h.send(post("/search", "{}", { "x-tenant": "a", "accept-language": "de" })))).toMatch(/hit/);
+    expect(o.calls).toBe(2);
+  });
+
+  test("a different query string, path or host is a MISS", async () => {
+    const h = harness();
+    origin("/search");
+    const o2 = origin("/find");
+    await h.send(post("/search?page=1", "{}"));
+    await h.settle();
+    expect(status(await h.send(post("/search?page=2", "{}")))).toMatch(/uri-miss/);
+    expect(status(await h.send(post("/find?page=1", "{}")))).toMatch(/uri-miss/);
+    expect(o2.calls).toBe(1);
+    const key = (host: string) =>
+      cacheKey("POST", new URL(`https://${host}/search`), new Headers(), new Uint8Array(), undefined, resolveOptions());
+    expect((await key("a.example")).hex).not.toBe((await key("b.example")).hex);
+  });
+
+  test("POST and QUERY answers are kept apart", async () => {
+    const h = harness();
+    const o = origin("/search", () => new Response("ok", { headers: { "cache-control": "max-age=60" } }), "all");
+    await h.send(post("/search", "{}"));
+    await h.settle();
+    expect(status(await h.send(post("/search", "{}", {}, "QUERY")))).toMatch(/uri-miss/);
+    await h.settle();
+    expect(status(await h.send(post("/search", "{}", {}, "QUERY")))).toMatch(/hit/);
+    expect(o.calls).toBe(2);
+  });
+
+  test("the key is a GET URL on the request's origin under the reserved path, shown with debug", async () => {
+    const h = harness({ debug: true });
+    origin();
+    const res = await h.send(post("/search", "{}"));
+    const key = status(res).match(/key="([^"]+)"/)?.[1] ?? "";
+    expect(key).toMatch(new RegExp(`^${ORIGIN}${KEY_PATH.replaceAll(".", "\\.")}[0-9a-f]{64}$`));
+    expect(h.results[0].shortKey).toBe(key.slice(-64, -52));
+  });
+
+  test("a synchronous SHA-256 gives the same key as crypto.subtle", async () => {
+    const sync = resolveOptions({
+      sha256: (parts) => {
+        const hash = createHash("sha256");
+        for (const part of parts) hash.update(part);
+        return hash.digest();
+      },
+    });
+    const url = new URL(`${ORIGIN}/search`);
+    const body = new TextEncoder().encode('{"q":"lamp"}');
+    const a = await cacheKey("POST", url, new Headers(), body, undefined, sync);
+    const b = await cacheKey("POST", url, new Headers(), body, undefined, resolveOptions());
+    expect(a).toEqual(b);
+  });
+
+  test("field boundaries cannot be shifted between URL, headers, scope and body", async () => {
+    const o = resolveOptions({ keyHeaders: ["x-a"] });
+    const k = (path: string, header: string | null, scope: string | undefined, body: string) =>
+      cacheKey(
+        "POST",
+        new URL(ORIGIN + path),
+        new Headers(header === null ? {} : { "x-a": header }),
+        new TextEncoder().encode(body),
+        scope,
+        o,
+      ).then((key) => key.hex);
+    const keys = await Promise.all([
+      k("/a", "b", undefined, "c"),
+      k("/ab", null, undefined, "c"),
+      k("/a", "bc", undefined, ""),
+      k("/a", "b", "c", ""),
+      k("/a", "", undefined, "bc"),
+    ]);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+});
+
+describe("keying: per-user scope", () => {
+  test("with a scope, each user gets their own entry and never another's", async () => {
+    const h = harness({ scope: (r) => r.headers.get("authorization") ?? undefined });
+    const o = origin(
+      "/me",
+      (r) => new Response(`answer for ${r.headers.get("authorization")}`, { headers: { "cache-control": "max-age=60" } }),
+    );
+    expect(await (await h.send(post("/me", "{}", { authorization: "alice" }))).text()).toBe("answer for alice");
+    await h.settle();
+    const bob = await h.send(post("/me", "{}", { authorization: "bob" }));
+    expect(status(bob)).toMatch(/uri-miss/);
+    expect(await bob.text()).toBe("answer for bob");
+    await h.settle();
+    const alice = await h.send(post("/me", "{}", { authorization: "alice" }));
+    expect(status(alice)).toMatch(/hit/);
+    expect(await alice.text()).toBe("answer for alice");
+    expect(o.calls).toBe(2);
+  });
+});
+
+describe("keying: canonical JSON", () => {
+  test("off by default: key order makes a different key", async () => {
+    const h = harness();
+    const o = origin();
+    await h.send(post("/search", '{"a":1,"b":2}'));
+    await h.settle();
+    expect(status(await h.send(post("/search", '{"b":2,"a":1}')))).toMatch(/uri-miss/);
+    expect(o.calls).toBe(2);
+  });
+
+  test("on: key order and whitespace share a key, and the origin gets the client's own bytes", async () => {
+    const h = harness({ canonicalJson: true });
+    const o = origin();
+    await h.send(post("/search", '{"a":1,"b":[1,2]}'));
+    await h.settle();
+    expect(status(await h.send(post("/search", '{ "b": [1, 2],\n  "a": 1 }')))).toMatch(/hit/);
+    expect(o.calls).toBe(1);
+    expect(new TextDecoder().decode(o.bodies[0])).toBe('{"a":1,"b":[1,2]}');
+  });
+
+  test("on: ignored fields do not change the key; other fields still do", async () => {
+    const h = harness({ canonicalJson: true, ignoreBodyFields: ["requestId", "meta.sentAt"] });
+    const o = origin();
+    await h.send(post("/search", '{"q":"x","requestId":"1","meta":{"sentAt":1,"v":2}}'));
+    await h.settle();
+    expect(status(await h.send(post("/search", '{"q":"x","requestId":"2","meta":{"sentAt":2,"v":2}}')))).toMatch(/hit/);
+    expect(status(await h.send(post("/search", '{"q":"x","requestId":"2","meta":{"sentAt":2,"v":3}}')))).toMatch(/uri-miss/);
+    expect(o.calls).toBe(2);
+  });
+
+  test("on: invalid JSON is keyed by its raw bytes", async () => {
+    const h = harness({ canonicalJson: true });
+    const o = origin();
+    await h.send(post("/search", '{"a":1'));
+    await h.settle();
+    expect(status(await h.send(post("/search", '{"a":1')))).toMatch(/hit/);
+    expect(status(await h.send(post("/search", '{"a": 1')))).toMatch(/uri-miss/);
+    expect(o.calls).toBe(2);
+  });
+
+  test("on: non-JSON content types are keyed by raw bytes", async () => {
+    const h = harness({ canonicalJson: true });
+    const o = origin();
+    await h.send(post("/search", '{"a":1,"b":2}', { "content-type": "text/plain" }));
+    await h.settle();
+    expect(status(await h.send(post("/search", '{"b":2,"a":1}', { "content-type": "text/plain" })))).toMatch(/uri-miss/);
+    expect(o.calls).toBe(2);
+  });
+});

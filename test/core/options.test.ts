@@ -1,0 +1,47 @@
+import { describe, expect, test } from "bun:test";
+import { createPostcache, PostcacheOptionError, type PostcacheOptions, resolveOptions } from "../../core/index.ts";
+
+describe("options: validated once, at factory time, naming the option", () => {
+  const bad: [string, unknown, RegExp][] = [
+    ["maxBodyBytes", -1, /option "maxBodyBytes" must be an integer >= 0 \(got -1\)/],
+    ["maxBodyBytes", "1mb", /option "maxBodyBytes" must be an integer/],
+    ["defaultTtl", 1.5, /option "defaultTtl"/],
+    ["keyHeaders", ["content type"], /option "keyHeaders" has "content type", not a header name/],
+    ["exclude", ["search"], /option "exclude" must hold path globs starting with "\/"/],
+    ["cacheableStatuses", [200, 206], /may not include 206/],
+    ["cacheableStatuses", [99], /status codes 100-599/],
+    ["scope", "user", /option "scope" must be a function/],
+    ["canonicalJson", "yes", /option "canonicalJson" must be true or false/],
+    ["cacheName", "my cache", /option "cacheName" must be a Structured Fields token/],
+    ["rules", [{ ttl: 5 }], /option "rules\[0\]" must be an object with a match pattern/],
+    ["rules", [{ match: "/a", ttl: -5 }], /option "rules\[0\].ttl"/],
+    ["storeTimeoutMs", 0, /option "storeTimeoutMs" must be an integer >= 1/],
+    ["mutationVerbs", [""], /option "mutationVerbs" must be an array of non-empty strings/],
+  ];
+  for (const [name, value, message] of bad) {
+    test(`${name}: ${JSON.stringify(value)}`, () => {
+      expect(() => createPostcache({ [name]: value } as PostcacheOptions)).toThrow(message);
+      expect(() => createPostcache({ [name]: value } as PostcacheOptions)).toThrow(PostcacheOptionError);
+    });
+  }
+
+  test("an unknown option is refused, not ignored (a typo must not silently cache)", () => {
+    expect(() => createPostcache({ defaultTTL: 5 } as unknown as PostcacheOptions)).toThrow(
+      /option "defaultTTL" is not a postcache option/,
+    );
+  });
+
+  test("defaults", () => {
+    const o = resolveOptions();
+    expect(o.maxBodyBytes).toBe(1024 * 1024);
+    expect(o.keyHeaders).toEqual(["content-type", "accept", "accept-encoding", "accept-language"]);
+    expect([...o.cacheableStatuses]).toEqual([200, 203, 204, 300, 301, 404, 405, 410, 414, 501]);
+    expect(o.defaultTtl).toBe(60);
+    expect(o.credentialHeaders).toContain("authorization");
+    expect(o.credentialHeaders).toContain("cookie");
+  });
+
+  test("header names are case-insensitive", () => {
+    expect(resolveOptions({ keyHeaders: ["X-Tenant"] }).keyHeaders).toEqual(["x-tenant"]);
+  });
+});
