@@ -1,0 +1,21 @@
+/**
+ * postcache as Vercel Routing Middleware: caches POST/QUERY answers in the Runtime Cache, in front of
+ * ORIGIN (a project environment variable) or, without it, in front of this deployment's own routes.
+ * See README.md for deploying it. Edit `rules` and `exclude` to fit your API.
+ */
+import { postcacheVercel } from "../../adapters/vercel.ts";
+
+export default postcacheVercel({
+  origin: process.env.ORIGIN || undefined,
+  // Answers without Cache-Control are kept this long (seconds).
+  defaultTtl: 60,
+  rules: [{ match: "/search*", ttl: 300, staleWhileRevalidate: 60 }],
+  exclude: ["/admin/*"],
+  onResult: (info) => console.log(`${info.outcome} ${info.status} ${info.method} ${new URL(info.url).pathname}`),
+  onError: (error, where) => console.error(`[postcache] error in ${where}:`, error),
+});
+
+// Where the middleware runs: every path, which a proxy in front of ORIGIN needs. Vercel reads this only
+// as a literal `export const config` in the deployed file; the built bundle loses it, which also means
+// every path (README.md: "Where it runs").
+export const config = { matcher: "/:path*" };

@@ -1,0 +1,75 @@
+/**
+ * The Vercel middleware (examples/vercel) in Vercel's Edge Runtime. The entry is bundled as the build
+ * does (ESM, browser platform, @vercel/functions included), bundled again as Vercel's builder does for
+ * middleware (CommonJS), and served by the `edge-runtime` package under Node 22, where the Runtime
+ * Cache is its in-memory fallback. Two ways to reach the origin, one suite each:
+ * - ORIGIN set: the middleware forwards every request there;
+ * - no ORIGIN: the test origin stands in for the deployment's own routes, which the runner reaches
+ *   when the middleware answers `next()`, as the platform does; POSTs re-enter the middleware.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { startProcess } from "./process.ts";
+import { e2eSuite, type RunningTarget } from "./suite.ts";
+
+const NODE = "node_modules/node/bin/node";
+
+/** What dist/vercel/middleware.js holds: one self-contained ESM file for the Edge runtime. */
+async function bundleMiddleware(): Promise<string> {
+  const result = await build({
+    entryPoints: ["examples/vercel/middleware.ts"],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    write: false,
+    logLevel: "error",
+  });
+  return result.outputFiles[0].text;
+}
+
+async function startEdgeRuntime(env: { ORIGIN: string; DEPLOYMENT?: string }): Promise<RunningTarget> {
+  const dir = mkdtempSync(join(tmpdir(), "postcache-vercel-"));
+  try {
+    const esm = join(dir, "middleware.js");
+    writeFileSync(esm, await bundleMiddleware());
+    const cjs = await build({
+      entryPoints: [esm],
+      bundle: true,
+      format: "cjs",
+      platform: "browser",
+      write: false,
+      logLevel: "error",
+    });
+    const script = join(dir, "edge.js");
+    writeFileSync(script, cjs.outputFiles[0].text);
+    const target = await startProcess(
+      [NODE, "test/fixtures/vercel/serve.mjs"],
+      { ...env, EDGE_SCRIPT: script },
+      /listening on (http:\/\/\S+?),/,
+      15_000,
+    );
+    return {
+      url: target.url,
+      stop: async () => {
+        await target.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+e2eSuite("vercel middleware, ORIGIN set (edge-runtime)", (originUrl) => startEdgeRuntime({ ORIGIN: originUrl }), {
+  startTimeoutMs: 20_000,
+});
+
+e2eSuite(
+  "vercel middleware, no ORIGIN: in front of the deployment (edge-runtime)",
+  (originUrl) => startEdgeRuntime({ ORIGIN: "", DEPLOYMENT: originUrl }),
+  { startTimeoutMs: 20_000 },
+);
