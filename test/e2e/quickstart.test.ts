@@ -1,9 +1,9 @@
 /** `npm start` as a user runs it: the Bun server in front of the demo origin, MISS then HIT. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type RunningTarget, startProcess } from "./process.ts";
+import { startProcess } from "./process.ts";
+import type { RunningTarget } from "./suite.ts";
 
 let server: RunningTarget;
-let banner = "";
 
 beforeAll(async () => {
   server = await startProcess([process.execPath, "examples/bun/server.ts"], { ORIGIN: "" }, /listening on (http:\/\/\S+?),/);
@@ -26,6 +26,6 @@ test("the banner's curl: MISS (slow origin), then HIT (fast), same bytes; a muta
   expect(await hit.text()).toBe(missBody);
   const bypass = await send("/cart/add", '{"sku":"lamp-1"}');
   expect(bypass.headers.get("cache-status")).toBe("postcache; fwd=bypass; detail=mutation");
-  banner = await (await fetch(server.url)).text();
+  const banner = await (await fetch(server.url)).text();
   expect(banner).toMatch(/demo origin/);
 });
