@@ -36,11 +36,11 @@ export interface Postcache {
  */
 export function createPostcache(options: PostcacheOptions = {}): Postcache {
   const o = resolveOptions(options);
-  /** Identical misses in flight: key → the entry the leader collected (undefined if not storable). */
-  const inflight = new Map<string, Promise<CacheEntry | undefined>>();
+  /** Identical misses in flight: key → what the leader's origin call gave. */
+  const inflight = new Map<string, Promise<Shared>>();
 
   async function handle(request: Request, store: CacheStore, fetcher: Fetcher, context: RequestContext = {}): Promise<Response> {
-    const started = performance.now();
+    const started = elapsedClock();
     const method = request.method.toUpperCase();
     // Every other method passes through untouched (RFC 9110 §9.2.1: only safe methods are ours to reuse).
     if (!CACHED_METHODS.has(method)) return forward(fetcher, request);
@@ -61,7 +61,7 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
         status: response.status,
         shortKey: key?.hex.slice(0, 12),
         collapsed,
-        elapsedMs: performance.now() - started,
+        elapsedMs: elapsedClock() - started,
       });
       return response;
     };
@@ -140,27 +140,48 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     const pending = o.coalesce && !revalidate ? inflight.get(key.url) : undefined;
     if (pending) {
       const shared = await pending;
-      if (shared && varyMatches(shared, request.headers)) {
-        collapsed = true;
-        return finish(replay(shared, ageOf(shared)), "MISS", { fwd, collapsed: true });
+      collapsed = true;
+      if (shared.entry && varyMatches(shared.entry, request.headers)) {
+        return finish(replay(shared.entry, ageOf(shared.entry)), "MISS", { fwd, collapsed: true });
       }
+      // The origin just failed for this very request: a usable stale copy beats asking it again.
+      if (shared.failure && stale) return serveStaleOnError(stale, shared.failure);
+      collapsed = false;
     }
 
     // 5. The origin.
     const result = await fetchAndStore(store, fetcher, originRequest(request, bytes), key, path, request.headers, context);
-    if (result.failed && stale) {
+    if (result.failure && stale) {
       result.response.body?.cancel();
-      const age = ageOf(stale);
-      return finish(replay(stale, age, true), "STALE", {
-        fwd: "stale",
-        fwdStatus: result.failed === "error" ? undefined : result.response.status,
-        ttl: stale.ttl - age,
-        detail: "stale-if-error",
-      });
+      return serveStaleOnError(stale, result.failure);
     }
     const params: CacheStatusParams = { fwd, fwdStatus: result.response.status, stored: result.stored };
     if (result.detail) params.detail = result.detail;
     return finish(result.response, "MISS", params);
+
+    function serveStaleOnError(entry: CacheEntry, failure: OriginFailure): Response {
+      const age = ageOf(entry);
+      return finish(replay(entry, age, true), "STALE", {
+        fwd: "stale",
+        fwdStatus: failure.status,
+        ttl: entry.ttl - age,
+        detail: "stale-if-error",
+        collapsed: collapsed || undefined,
+      });
+    }
+  }
+
+  /** What a leader hands the requests that waited on it. */
+  interface Shared {
+    /** The stored answer, when there is one to share. */
+    entry?: CacheEntry;
+    /** The origin failed (RFC 5861 §4 "error": a 5xx or no answer at all). */
+    failure?: OriginFailure;
+  }
+
+  interface OriginFailure {
+    /** The origin's 5xx status; absent when it gave no answer (network error, timeout). */
+    status?: number;
   }
 
   interface OriginResult {
@@ -168,8 +189,8 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     stored: boolean;
     /** Why the answer was not stored. */
     detail?: string;
-    /** The origin failed: no answer at all (`error`), or a 5xx (`status`). */
-    failed?: "error" | "status";
+    /** Set when the origin failed. */
+    failure?: OriginFailure;
   }
 
   /** Asks the origin once for everyone waiting on `key`, and stores the answer when it may. */
@@ -182,8 +203,8 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     requestHeaders: Headers,
     context: RequestContext,
   ): Promise<OriginResult> {
-    let share!: (entry: CacheEntry | undefined) => void;
-    const shared = new Promise<CacheEntry | undefined>((resolve) => {
+    let share!: (shared: Shared) => void;
+    const shared = new Promise<Shared>((resolve) => {
       share = resolve;
     });
     if (o.coalesce) inflight.set(key.url, shared);
@@ -191,7 +212,7 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
       if (inflight.get(key.url) === shared) inflight.delete(key.url);
     };
     const notShared = (result: OriginResult) => {
-      share(undefined);
+      share({ failure: result.failure });
       release();
       return result;
     };
@@ -209,10 +230,11 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
         response: answer,
         stored: false,
         detail: timedOut ? "origin-timeout" : "origin-error",
-        failed: "error",
+        failure: {},
       });
     }
-    if (response.status >= 500) return notShared({ response, stored: false, detail: "status", failed: "status" });
+    if (response.status >= 500)
+      return notShared({ response, stored: false, detail: "status", failure: { status: response.status } });
     const why = whyNotStorable(response, o);
     if (why) return notShared({ response, stored: false, detail: why });
     const now = o.now();
@@ -221,19 +243,19 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     if (ttl <= 0) return notShared({ response, stored: false, detail: "expired" });
 
     const headers = storableHeaders(response.headers);
-    const vary = varyOf(response.headers, requestHeaders, o.keyHeaders);
+    const vary = varyOf(response.headers, requestHeaders, o.keyedHeaders);
     const [toClient, toCache] = response.body ? response.body.tee() : [null, null];
     const storing = collect(toCache, o.maxResponseBytes)
       .then(async (body) => {
-        if (!body) return share(undefined);
+        if (!body) return share({});
         const entry: CacheEntry = { status: response.status, headers, body, ...fresh };
         if (vary.length > 0) entry.vary = vary;
-        share(entry);
+        share({ entry });
         await storeSet(store, key.url, entry, ttl);
       })
       .catch((error) => {
         o.onError(error, "response-body");
-        share(undefined);
+        share({});
       })
       .finally(release);
     context.waitUntil?.(storing);
@@ -288,6 +310,10 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
 }
 
 const HOOK_FAILED = Symbol("hook failed");
+
+/** A monotonic clock for elapsed times where the runtime has one (High Resolution Time), else Date. */
+const elapsedClock: () => number =
+  typeof performance !== "undefined" && typeof performance.now === "function" ? () => performance.now() : Date.now;
 
 const engines = new WeakMap<PostcacheOptions, Postcache>();
 

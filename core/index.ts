@@ -9,5 +9,6 @@ export { isMutationPath } from "./exclusions.ts";
 export { createPostcache, handlePost, type Postcache } from "./handler.ts";
 export { type CacheKey, cacheKey, KEY_PATH } from "./key.ts";
 export * from "./options.ts";
+export { type CacheApiStoreOptions, type CacheLike, cacheApiStore } from "./stores/cache-api.ts";
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./stores/memory.ts";
 export type * from "./types.ts";

@@ -36,7 +36,7 @@ export async function cacheKey(
     KEY_VERSION,
     method,
     url.origin + url.pathname + url.search,
-    options.keyHeaders.map((name) => headers.get(name)),
+    options.keyedHeaders.map((name) => headers.get(name)),
     scope ?? null,
     keyed.byteLength,
   ];

@@ -25,6 +25,10 @@ export interface PostcacheOptions {
   maxResponseBytes?: number;
   /** Request headers whose values are part of the key, because they change the answer. */
   keyHeaders?: string[];
+  /** Headers that proxies and frameworks trust to rebuild the request URL. Their values are part of the
+   * key too, so a value one client sends never shapes an answer served to another (cache poisoning).
+   * Kept apart from `keyHeaders` so that overriding one does not drop the other. */
+  forwardedHeaders?: string[];
   /** Key JSON bodies by their canonical form, so key order and whitespace do not matter. Invalid JSON,
    * duplicate keys or numbers with more than 15 significant digits fall back to the raw bytes.
    * Default false. */
@@ -84,6 +88,19 @@ const MiB = 1024 * 1024;
 export const DEFAULT_MAX_BODY_BYTES = MiB;
 export const DEFAULT_MAX_RESPONSE_BYTES = MiB;
 export const DEFAULT_KEY_HEADERS = ["content-type", "accept", "accept-encoding", "accept-language"];
+/** Unkeyed inputs that web frameworks use to build absolute URLs and route requests: the headers of
+ * RFC 7239 (`Forwarded`) and the de-facto `X-Forwarded-*` family, plus IIS/Symfony URL overrides. */
+export const DEFAULT_FORWARDED_HEADERS = [
+  "forwarded",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-forwarded-scheme",
+  "x-forwarded-port",
+  "x-forwarded-prefix",
+  "x-host",
+  "x-original-url",
+  "x-rewrite-url",
+];
 export const DEFAULT_MUTATION_VERBS = [
   "set",
   "add",
@@ -127,6 +144,9 @@ export interface ResolvedOptions {
   maxBodyBytes: number;
   maxResponseBytes: number;
   keyHeaders: string[];
+  forwardedHeaders: string[];
+  /** `keyHeaders` and `forwardedHeaders` together, without repeats: every header value in the key. */
+  keyedHeaders: string[];
   canonicalJson: boolean;
   ignoreBodyFields: string[][];
   include: RegExp[];
@@ -186,10 +206,14 @@ export function resolveOptions(options: PostcacheOptions = {}): ResolvedOptions 
     if (!known.has(name)) throw new PostcacheOptionError(name, "is not a postcache option");
   }
   const o = options;
+  const keyHeaders = headerNames("keyHeaders", o.keyHeaders, DEFAULT_KEY_HEADERS);
+  const forwardedHeaders = headerNames("forwardedHeaders", o.forwardedHeaders, DEFAULT_FORWARDED_HEADERS);
   return {
     maxBodyBytes: count("maxBodyBytes", o.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 0),
     maxResponseBytes: count("maxResponseBytes", o.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES, 0),
-    keyHeaders: headerNames("keyHeaders", o.keyHeaders, DEFAULT_KEY_HEADERS),
+    keyHeaders,
+    forwardedHeaders,
+    keyedHeaders: [...new Set([...keyHeaders, ...forwardedHeaders])],
     canonicalJson: flag("canonicalJson", o.canonicalJson, false),
     ignoreBodyFields: strings("ignoreBodyFields", o.ignoreBodyFields, []).map((path) => path.split(".")),
     include: patterns("include", o.include),
@@ -225,6 +249,7 @@ const OPTION_NAMES: Record<keyof PostcacheOptions, true> = {
   maxBodyBytes: true,
   maxResponseBytes: true,
   keyHeaders: true,
+  forwardedHeaders: true,
   canonicalJson: true,
   ignoreBodyFields: true,
   include: true,
