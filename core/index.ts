@@ -11,4 +11,5 @@ export { type CacheKey, cacheKey, KEY_PATH } from "./key.ts";
 export * from "./options.ts";
 export { type CacheApiStoreOptions, type CacheLike, cacheApiStore } from "./stores/cache-api.ts";
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./stores/memory.ts";
+export { DEFAULT_REDIS_PREFIX, type RedisLike, type RedisStoreOptions, redisStore } from "./stores/redis.ts";
 export type * from "./types.ts";

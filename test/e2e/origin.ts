@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
+import { gzipSync } from "node:zlib";
 
 export interface TestOrigin {
   url: string;
@@ -28,6 +29,13 @@ export async function startTestOrigin(): Promise<TestOrigin> {
       const digest = createHash("sha256").update(body).digest("hex");
       const answer = JSON.stringify({ method: req.method, path, digest, call: total });
       const headers: Record<string, string> = { "content-type": "application/json" };
+      if (path.startsWith("/gzip")) {
+        // A compressed answer: whatever the runtime's fetch does with it, the client must be able to read it.
+        headers["content-encoding"] = "gzip";
+        headers["cache-control"] = "public, max-age=300";
+        res.writeHead(200, headers).end(gzipSync(answer));
+        return;
+      }
       if (path.startsWith("/nostore")) headers["cache-control"] = "no-store";
       else if (path.startsWith("/private")) headers["cache-control"] = "private, max-age=60";
       else headers["cache-control"] = "public, max-age=300";

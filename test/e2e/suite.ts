@@ -42,10 +42,10 @@ export function e2eSuite(provider: string, start: StartTarget, options: E2eOptio
       fetch(target.url + path, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
 
     /** Cache writes may finish after the response (waitUntil): ask again until a HIT, briefly. */
-    async function untilHit(path: string, body: string): Promise<Response> {
+    async function untilHit(path: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
       let last: Response | undefined;
       for (let i = 0; i < 20; i++) {
-        last = await post(path, body);
+        last = await post(path, body, headers);
         if (/;\s*hit\b/.test(last.headers.get("cache-status") ?? "")) return last;
         await last.arrayBuffer();
         await Bun.sleep(100);
@@ -104,6 +104,19 @@ export function e2eSuite(provider: string, start: StartTarget, options: E2eOptio
       expect((await res.json()).method).toBe("GET");
       expect(res.headers.get("cache-status") ?? "").not.toMatch(/postcache/);
       expect(origin.calls("GET", path)).toBe(1);
+    });
+
+    test("a gzip answer reads the same on the MISS and the HIT", async () => {
+      const body = JSON.stringify({ gzip: true, nonce });
+      const headers = { "accept-encoding": "gzip" };
+      const miss = await post("/gzip", body, headers);
+      expect(miss.status).toBe(200);
+      const first = await miss.json();
+      expect(first.path).toBe("/gzip");
+      const hit = await untilHit("/gzip", body, headers);
+      expect(hit.headers.get("cache-status")).toMatch(/;\s*hit\b/);
+      expect(await hit.json()).toEqual(first);
+      expect(origin.calls("POST", "/gzip", body)).toBe(1);
     });
 
     test("every POST answer carries a postcache Cache-Status", async () => {
