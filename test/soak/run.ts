@@ -23,7 +23,7 @@ const POOL = 4000; // repeated bodies; with 1-8 KiB answers the pool needs ~18 M
 const UNIQUE_SHARE = 0.3;
 
 // The origin: an answer that is a pure function of path and body, 1-8 KiB, cacheable.
-function answerFor(path: string, body: Uint8Array): Uint8Array {
+function answerFor(path: string, body: Uint8Array): Uint8Array<ArrayBuffer> {
   const digest = createHash("sha256").update(path).update(body).digest();
   const size = 1024 + (digest[0] << 5);
   const out = new Uint8Array(size);
