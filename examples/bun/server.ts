@@ -1,6 +1,6 @@
 /**
  * `npm start`: postcache on 127.0.0.1:8787 in front of the demo origin (or of ORIGIN), logging one
- * line per request. Environment: PORT (default 8787), ORIGIN (default: the demo origin on PORT+1).
+ * line per request. Environment: PORT (default 8787), ORIGIN (default: the demo origin, on a free port).
  */
 import { postcacheBun } from "../../adapters/bun.ts";
 import type { ResultInfo } from "../../core/types.ts";
@@ -10,7 +10,7 @@ const port = Number(process.env.PORT ?? 8787);
 let origin = process.env.ORIGIN;
 if (!origin) {
   const demo = createDemoOrigin();
-  const server = Bun.serve({ hostname: "127.0.0.1", port: port + 1, fetch: demo.handle });
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: demo.handle });
   origin = `http://127.0.0.1:${server.port}`;
 }
 

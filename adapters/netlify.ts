@@ -1,0 +1,66 @@
+/**
+ * Netlify Edge Functions: `export default postcacheNetlify()` in `netlify/edge-functions/<name>.ts`.
+ * The origin is what the site serves behind the edge function (`context.next()`), or `ORIGIN`.
+ * Entries live in Netlify's Cache API, per region.
+ */
+import type { Context } from "@netlify/edge-functions";
+import { createPostcache, type PostcacheOptions } from "../core/index.ts";
+import { cacheApiStore } from "../core/stores/cache-api.ts";
+import type { CacheStore, Fetcher } from "../core/types.ts";
+import { originFetcher } from "./origin.ts";
+
+export interface NetlifyOptions extends PostcacheOptions {
+  /**
+   * Where requests go: an absolute URL such as `https://api.example.com`. Default: the `ORIGIN`
+   * environment variable (`Netlify.env.get`; set it in the Netlify UI or CLI with the Functions scope,
+   * not in `netlify.toml`: https://docs.netlify.com/build/edge-functions/environment-variables) when
+   * set, else `context.next()`: whatever the site serves at that path behind the edge function, such
+   * as a proxy rule in `netlify.toml` (https://docs.netlify.com/build/edge-functions/api/).
+   */
+  origin?: string;
+  /**
+   * Where entries live. Default: the Cache API, `caches.open(cacheStorageName)`
+   * (https://docs.netlify.com/platform/cache-api/), whose entries are per region and are not
+   * replicated across regions.
+   */
+  store?: CacheStore;
+  /** Name of the Cache API cache used by the default store. Default `postcache`. */
+  cacheStorageName?: string;
+}
+
+/** An edge function: `(request, context) => Response`. */
+export type NetlifyEdgeFunction = (request: Request, context: Context) => Promise<Response>;
+
+/**
+ * @example
+ * // netlify/edge-functions/postcache.ts
+ * import type { Config } from "@netlify/edge-functions";
+ * export default postcacheNetlify({ exclude: ["/admin/*"] });
+ * export const config: Config = { path: "/api/*" };
+ */
+export function postcacheNetlify({
+  origin,
+  store,
+  cacheStorageName = "postcache",
+  ...options
+}: NetlifyOptions = {}): NetlifyEdgeFunction {
+  const postcache = createPostcache(options);
+  // Netlify's Cache API works only inside a request handler (https://ntl.fyi/cache-api-scope): the
+  // store opens the cache on first use, in a request, never at import.
+  const entries = store ?? cacheApiStore({ cache: () => caches.open(cacheStorageName), onError: options.onError });
+  // An explicit origin is checked now; `ORIGIN` is read at the first request (`Netlify` is a runtime global).
+  let explicit = origin === undefined ? undefined : originFetcher(origin);
+  let envChecked = origin !== undefined;
+  return (request, context) => {
+    if (!envChecked) {
+      const fromEnv = globalThis.Netlify?.env.get("ORIGIN");
+      explicit = fromEnv ? originFetcher(fromEnv) : undefined;
+      envChecked = true;
+    }
+    // A request passed through untouched goes on as Netlify received it (`context.next()`); one we
+    // rebuilt (its body was read to hash it) goes on as `context.next(rebuilt)`, which must keep the
+    // site's own host (https://ntl.fyi/edge-rewrite-external).
+    const fetcher: Fetcher = explicit ?? ((forwarded) => (forwarded === request ? context.next() : context.next(forwarded)));
+    return postcache.handle(request, entries, fetcher, { waitUntil: (promise) => context.waitUntil(promise) });
+  };
+}

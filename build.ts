@@ -1,0 +1,413 @@
+/**
+ * `npm run build` (`bun build.ts`): one esbuild bundle per target, in the form each provider deploys,
+ * then a size table. Fails when an entry file is missing, when core imports anything but itself or
+ * touches a runtime global, or when a bundle is over its provider's code-size limit or our own budget.
+ *
+ *   dist/lib/<name>.js       the package's exports: ESM, platform-neutral, shared code in dist/lib/chunks/
+ *   dist/<provider>/...      deployable bundles, minified: what you upload or point the provider at
+ *
+ * `bun build.ts --only cloudflare,bun` builds some targets; `--outdir dir` writes elsewhere.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { gzipSync } from "node:zlib";
+import { type BuildOptions, build as esbuild, type Plugin } from "esbuild";
+
+const ROOT = import.meta.dir;
+const KiB = 1024;
+const MB = 1000 * 1000;
+const MiB = 1024 * 1024;
+
+/** Our own budget for every deployable bundle, min+gzip: postcache should stay a small addition to a site. */
+export const BUDGET_GZIP_BYTES = 16 * KiB;
+
+/** A size ceiling; `gzip` limits count the gzip-compressed bundle, `raw` the file as written. */
+export interface SizeLimit {
+  what: string;
+  bytes: number;
+  of: "raw" | "gzip";
+}
+
+const budget: SizeLimit = { what: "postcache budget", bytes: BUDGET_GZIP_BYTES, of: "gzip" };
+
+/** Providers' code-size limits, from their docs (checked 2026-11). Where a plan decides, the smallest. */
+export const PROVIDER_LIMITS = {
+  // "Worker size: 3 MB (Free) / 10 MB (Paid)" after compression, https://developers.cloudflare.com/workers/platform/limits/
+  // (the docs have since moved to 64 MiB uncompressed on every plan; we keep the stricter old rule too).
+  cloudflare: [
+    { what: "Cloudflare Workers Free, compressed", bytes: 3 * MB, of: "gzip" },
+    { what: "Cloudflare Workers, uncompressed", bytes: 64 * MiB, of: "raw" },
+  ],
+  // "Code Package Size: 5 MB" per function, https://edgeone.ai/document/53372 (Edge Functions overview, limits).
+  edgeone: [{ what: "EdgeOne code package", bytes: 5 * MB, of: "raw" }],
+  // "Code size limit: 20 MB after compression", https://docs.netlify.com/build/edge-functions/limits/
+  netlify: [{ what: "Netlify Edge Functions, compressed", bytes: 20 * MB, of: "gzip" }],
+  // Edge "Size (after gzip compression): Hobby 1 MB, Pro 2 MB, Ent 4 MB", https://vercel.com/docs/functions/limitations
+  vercel: [{ what: "Vercel Edge Hobby, compressed", bytes: 1 * MB, of: "gzip" }],
+} satisfies Record<string, SizeLimit[]>;
+
+/** A library entry: `dist/lib/<name>.js`, exported by package.json as `.` (core) or `./<name>`. */
+export const LIB_ENTRIES: Record<string, string> = {
+  core: "core/index.ts",
+  cloudflare: "adapters/cloudflare.ts",
+  edgeone: "adapters/edgeone.ts",
+  netlify: "adapters/netlify.ts",
+  vercel: "adapters/vercel.ts",
+  deno: "adapters/deno.ts",
+  bun: "adapters/bun.ts",
+  "bun-redis": "adapters/bun-redis.ts",
+};
+
+/**
+ * Imports the libraries leave to the runtime or the user's bundler: Bun's built-in module (the Bun
+ * adapters), and `@vercel/functions` (a dependency of the Vercel adapter). Anything else that is not
+ * part of this package fails the build, `node:*` included.
+ */
+export const LIB_EXTERNALS = ["bun", "@vercel/functions"];
+
+/** A deployable bundle. */
+export interface DeployTarget {
+  name: string;
+  /** Entry files relative to the repository, or every file with `extension` under `dir`, found at build time. */
+  entries: string[] | { dir: string; extension: string };
+  /** Where each entry's bundle goes, relative to `dist/`. */
+  out: (entry: string) => string;
+  format: "esm" | "iife";
+  platform: "neutral" | "browser" | "node";
+  external?: string[];
+  target?: string;
+  limits: SizeLimit[];
+  /** Why the settings are what they are. */
+  note: string;
+}
+
+const EDGEONE_PAGES_DIR = "examples/edgeone/pages/edge-functions";
+
+export const DEPLOY_TARGETS: DeployTarget[] = [
+  {
+    name: "cloudflare",
+    entries: ["examples/cloudflare/worker.ts"],
+    out: () => "cloudflare/worker.js",
+    format: "esm",
+    platform: "neutral",
+    limits: [...PROVIDER_LIMITS.cloudflare, budget],
+    note: "module Worker (export default { fetch })",
+  },
+  {
+    name: "edgeone",
+    entries: ["examples/edgeone/edge-function.ts"],
+    out: () => "edgeone/edge-function.js",
+    format: "iife",
+    platform: "neutral",
+    limits: [...PROVIDER_LIMITS.edgeone, budget],
+    note: "service-worker script: EdgeOne Edge Functions take no import/export",
+  },
+  {
+    name: "edgeone-pages",
+    // Every file under edge-functions/ is a route (index → `/`, [[default]] → the rest), so each is built,
+    // keeping its name: dist/edgeone-pages is then a Pages project root.
+    entries: { dir: EDGEONE_PAGES_DIR, extension: ".ts" },
+    out: (entry) => join("edgeone-pages/edge-functions", relative(EDGEONE_PAGES_DIR, entry)).replace(/\.ts$/, ".js"),
+    format: "esm",
+    platform: "neutral",
+    // EdgeOne documents no separate limit for Pages Functions; the Edge Functions one is assumed.
+    limits: [...PROVIDER_LIMITS.edgeone, budget],
+    note: "Pages Functions (export function onRequest)",
+  },
+  {
+    name: "netlify",
+    entries: ["examples/netlify/netlify/edge-functions/postcache.ts"],
+    out: () => "netlify/postcache.js",
+    format: "esm",
+    platform: "neutral",
+    limits: [...PROVIDER_LIMITS.netlify, budget],
+    note: "edge function (export default, export const config)",
+  },
+  {
+    name: "vercel",
+    entries: ["examples/vercel/middleware.ts"],
+    out: () => "vercel/middleware.js",
+    format: "esm",
+    // @vercel/functions is bundled in; it reaches `ws`, which needs the `browser` field to avoid Node built-ins.
+    platform: "browser",
+    limits: [...PROVIDER_LIMITS.vercel, budget],
+    note: "Routing Middleware, @vercel/functions included",
+  },
+  {
+    name: "deno",
+    entries: ["examples/deno/main.ts"],
+    out: () => "deno/main.js",
+    format: "esm",
+    platform: "neutral",
+    limits: [budget],
+    note: "deno serve (export default { fetch })",
+  },
+  {
+    name: "bun",
+    entries: ["examples/bun/server.ts"],
+    out: () => "bun/server.js",
+    format: "esm",
+    // esbuild has no Bun platform: Node's resolution rules, Bun's built-in modules left to Bun.
+    platform: "node",
+    external: ["bun", "bun:*"],
+    target: "esnext",
+    // The demo origin rides along (about 1 KiB gzip), so the edge budget still fits.
+    limits: [budget],
+    note: "Bun server with the demo origin",
+  },
+];
+
+/** One written file, measured. */
+export interface BuiltFile {
+  target: string;
+  /** Relative to the output directory. */
+  file: string;
+  raw: number;
+  gzip: number;
+  limits: SizeLimit[];
+}
+
+export class BuildError extends Error {
+  constructor(message: string) {
+    super(`[build] ${message}`);
+    this.name = "BuildError";
+  }
+}
+
+function filesUnder(dir: string, extension: string): string[] {
+  const absolute = resolve(ROOT, dir);
+  if (!existsSync(absolute)) return [];
+  return readdirSync(absolute, { recursive: true, encoding: "utf8" })
+    .filter((name) => name.endsWith(extension) && !name.endsWith(".d.ts"))
+    .map((name) => join(dir, name))
+    .sort();
+}
+
+/**
+ * Keeps `root` (core/) free of platform code: a file under it may import only other files by relative
+ * path. esbuild's neutral platform already fails on `node:*`; this also catches `bun`, `deno`, `npm:`
+ * and packages from node_modules.
+ */
+export function pureCore(root: string): Plugin {
+  const base = resolve(root) + sep;
+  return {
+    name: "pure-core",
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, (args) => {
+        if (!args.importer.startsWith(base) || args.path.startsWith("./") || args.path.startsWith("../")) return undefined;
+        const from = relative(ROOT, args.importer);
+        return {
+          errors: [
+            {
+              text: `${from} imports "${args.path}": core may import only its own files (Web standards only, no runtime modules)`,
+            },
+          ],
+        };
+      });
+    },
+  };
+}
+
+/** Property access on runtime globals that Web-standard code never touches. */
+const RUNTIME_GLOBALS = /\b(?:Bun|Deno|process|Buffer|EdgeRuntime|Netlify)\s*\.|\brequire\s*\(|\b__(?:dirname|filename)\b/g;
+
+/**
+ * Bundles every file in `entries` with the core settings (neutral platform, the pure-core guard for
+ * files under `root`) and scans the result for runtime globals. Throws a BuildError naming the problem.
+ */
+export async function checkPure(entries: string[], root: string): Promise<void> {
+  let files: { path: string; text: string }[];
+  try {
+    const result = await esbuild({
+      entryPoints: entries.map((e) => resolve(ROOT, e)),
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      target: "es2022",
+      write: false,
+      outdir: "/pure-check",
+      logLevel: "silent",
+      plugins: [pureCore(root)],
+    });
+    files = result.outputFiles;
+  } catch (error) {
+    throw new BuildError(`core is not platform-neutral:\n${esbuildMessages(error)}`);
+  }
+  for (const { path, text } of files) {
+    const found = [...new Set(text.match(RUNTIME_GLOBALS))];
+    if (found.length > 0) {
+      throw new BuildError(`core is not platform-neutral: ${relative("/pure-check", path)} uses ${found.join(", ")}`);
+    }
+  }
+}
+
+function esbuildMessages(error: unknown): string {
+  const errors = (error as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors;
+  if (!errors) return String(error);
+  return errors.map((e) => `  ${e.location ? `${e.location.file}:${e.location.line}: ` : ""}${e.text}`).join("\n");
+}
+
+/** The settings every bundle shares. */
+function common(): BuildOptions {
+  return {
+    absWorkingDir: ROOT,
+    bundle: true,
+    target: "es2022",
+    logLevel: "silent",
+    legalComments: "none",
+    plugins: [pureCore(join(ROOT, "core"))],
+  };
+}
+
+export function violations(file: BuiltFile): string[] {
+  return file.limits
+    .filter((limit) => file[limit.of] > limit.bytes)
+    .map((limit) => `${file.file} is ${file[limit.of]} bytes ${limit.of}, over the ${limit.what} limit of ${limit.bytes}`);
+}
+
+function measure(target: string, outdir: string, path: string, limits: SizeLimit[]): BuiltFile {
+  const bytes = readFileSync(path);
+  return { target, file: relative(outdir, path), raw: bytes.byteLength, gzip: gzipSync(bytes, { level: 9 }).byteLength, limits };
+}
+
+export interface BuildRequest {
+  /** Default `dist` in the repository. */
+  outdir?: string;
+  /** Target names to build (`lib` and the deploy targets' names). Default: all. */
+  only?: string[];
+  /** The deployable bundles. Default `DEPLOY_TARGETS` (tests pass others). */
+  targets?: DeployTarget[];
+}
+
+/** Builds the targets and returns every written file, measured. Throws a BuildError on any failure. */
+export async function build({
+  outdir = join(ROOT, "dist"),
+  only,
+  targets = DEPLOY_TARGETS,
+}: BuildRequest = {}): Promise<BuiltFile[]> {
+  const names = ["lib", ...targets.map((t) => t.name)];
+  for (const name of only ?? []) {
+    if (!names.includes(name)) throw new BuildError(`unknown target "${name}" (targets: ${names.join(", ")})`);
+  }
+  const wanted = (name: string) => !only || only.includes(name);
+  const deploys = targets
+    .filter((t) => wanted(t.name))
+    .map((t) => ({
+      ...t,
+      files: Array.isArray(t.entries) ? t.entries : filesUnder(t.entries.dir, t.entries.extension),
+    }));
+
+  // Every entry first, so one run names everything that is missing.
+  const missing: string[] = [];
+  if (wanted("lib")) {
+    for (const [name, entry] of Object.entries(LIB_ENTRIES)) {
+      if (!existsSync(join(ROOT, entry))) missing.push(`lib/${name}: ${entry}`);
+    }
+  }
+  for (const t of deploys) {
+    if (!Array.isArray(t.entries) && t.files.length === 0) {
+      missing.push(`${t.name}: no ${t.entries.extension} file under ${t.entries.dir}`);
+    }
+    for (const entry of t.files) if (!existsSync(join(ROOT, entry))) missing.push(`${t.name}: ${entry}`);
+  }
+  if (missing.length > 0) throw new BuildError(`entry files are missing:\n  ${missing.join("\n  ")}`);
+
+  await checkPure(filesUnder("core", ".ts"), join(ROOT, "core"));
+
+  const built: BuiltFile[] = [];
+  if (wanted("lib")) {
+    const dir = join(outdir, "lib");
+    rmSync(dir, { recursive: true, force: true });
+    const result = await run("lib", {
+      ...common(),
+      entryPoints: Object.fromEntries(Object.entries(LIB_ENTRIES).map(([name, entry]) => [name, join(ROOT, entry)])),
+      outdir: dir,
+      format: "esm",
+      platform: "neutral",
+      // Core is one shared chunk: `postcache` and `postcache/<provider>` hold the same engine.
+      splitting: true,
+      chunkNames: "chunks/[name]-[hash]",
+      external: LIB_EXTERNALS,
+      metafile: true,
+    });
+    for (const path of Object.keys(result.metafile?.outputs ?? {})) built.push(measure("lib", outdir, resolve(ROOT, path), []));
+  }
+  for (const t of deploys) {
+    const outs = t.files.map((entry) => join(outdir, t.out(entry)));
+    // A fresh directory per target, so a renamed entry leaves nothing stale behind.
+    for (const top of new Set(t.files.map((entry) => t.out(entry).split("/")[0]))) {
+      rmSync(join(outdir, top), { recursive: true, force: true });
+    }
+    for (const [i, entry] of t.files.entries()) {
+      mkdirSync(dirname(outs[i]), { recursive: true });
+      await run(t.name, {
+        ...common(),
+        entryPoints: [join(ROOT, entry)],
+        outfile: outs[i],
+        format: t.format,
+        platform: t.platform,
+        external: t.external,
+        target: t.target ?? "es2022",
+        // Deployed code is minified: what the size limits count, and what the provider runs.
+        minify: true,
+      });
+      built.push(measure(t.name, outdir, outs[i], t.limits));
+    }
+  }
+
+  const over = built.flatMap(violations);
+  if (over.length > 0) throw new BuildError(`bundles over their size limits:\n  ${over.join("\n  ")}\n${table(built)}`);
+  return built;
+}
+
+async function run(target: string, options: BuildOptions) {
+  try {
+    return await esbuild(options);
+  } catch (error) {
+    throw new BuildError(`${target} failed:\n${esbuildMessages(error)}`);
+  }
+}
+
+/** The size table `npm run build` prints. */
+export function table(files: BuiltFile[]): string {
+  const rows = files.map((f) => {
+    const tightest = f.limits.map((l) => ({ l, share: f[l.of] / l.bytes })).sort((a, b) => b.share - a.share)[0];
+    const limit = tightest ? `${formatBytes(tightest.l.bytes)} ${tightest.l.of} (${tightest.l.what})` : "-";
+    const verdict = tightest ? (violations(f).length > 0 ? "OVER" : `${(tightest.share * 100).toFixed(0)}%`) : "";
+    return [f.target, f.file, String(f.raw), String(f.gzip), limit, verdict];
+  });
+  const header = ["target", "file", "raw bytes", "gzip bytes", "tightest limit", "used"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 2 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes % MiB === 0) return `${bytes / MiB} MiB`;
+  if (bytes % MB === 0) return `${bytes / MB} MB`;
+  if (bytes % KiB === 0) return `${bytes / KiB} KiB`;
+  return `${bytes} B`;
+}
+
+function argument(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
+
+if (import.meta.main) {
+  const started = performance.now();
+  try {
+    const only = argument("--only")?.split(",").filter(Boolean);
+    const outdir = argument("--outdir");
+    const files = await build({ only, outdir: outdir ? resolve(outdir) : undefined });
+    console.log(table(files));
+    console.log(`\nbuilt ${files.length} files in ${(performance.now() - started).toFixed(0)} ms`);
+  } catch (error) {
+    console.error(error instanceof BuildError ? error.message : error);
+    process.exit(1);
+  }
+}
