@@ -76,6 +76,8 @@ export interface DeployTarget {
   platform: "neutral" | "browser" | "node";
   external?: string[];
   target?: string;
+  /** esbuild plugins for this target, besides the pure-core guard. */
+  plugins?: () => Plugin[];
   limits: SizeLimit[];
   /** Why the settings are what they are. */
   note: string;
@@ -130,6 +132,7 @@ export const DEPLOY_TARGETS: DeployTarget[] = [
     format: "esm",
     // @vercel/functions is bundled in; it reaches `ws`, which needs the `browser` field to avoid Node built-ins.
     platform: "browser",
+    plugins: () => [vercelFunctionsSlim()],
     limits: [...PROVIDER_LIMITS.vercel, budget],
     note: "Routing Middleware, @vercel/functions included",
   },
@@ -259,6 +262,48 @@ function common(): BuildOptions {
   };
 }
 
+/** The esbuild options that turn `entry` into `t`'s deployable bundle; tests bundle with these too. */
+export function deployOptions(t: DeployTarget, entry: string): BuildOptions {
+  const base = common();
+  return {
+    ...base,
+    entryPoints: [join(ROOT, entry)],
+    format: t.format,
+    platform: t.platform,
+    external: t.external,
+    target: t.target ?? "es2022",
+    plugins: [...(base.plugins ?? []), ...(t.plugins?.() ?? [])],
+    // Deployed code is minified: what the size limits count, and what the provider runs.
+    minify: true,
+  };
+}
+
+/**
+ * `@vercel/functions` is CommonJS, so esbuild cannot drop what the adapter leaves unused (websocket,
+ * db-connections, OIDC...): half the package's weight. Resolve the package root to a module that
+ * re-exports only what adapters/vercel.ts imports, from the files that define it. Importing anything
+ * else from it fails the build with esbuild's "No matching export", never silently.
+ */
+export function vercelFunctionsSlim(): Plugin {
+  const dir = join(ROOT, "node_modules/@vercel/functions");
+  const from = (file: string) => JSON.stringify(join(dir, file));
+  return {
+    name: "vercel-functions-slim",
+    setup(b) {
+      b.onResolve({ filter: /^@vercel\/functions$/ }, () => ({ path: "@vercel/functions", namespace: "vercel-functions-slim" }));
+      b.onLoad({ filter: /.*/, namespace: "vercel-functions-slim" }, () => ({
+        contents: [
+          `export { getCache } from ${from("cache/index.js")};`,
+          `export { waitUntil } from ${from("wait-until.js")};`,
+          `export { next } from ${from("middleware.js")};`,
+        ].join("\n"),
+        resolveDir: dir,
+        loader: "js",
+      }));
+    },
+  };
+}
+
 export function violations(file: BuiltFile): string[] {
   return file.limits
     .filter((limit) => file[limit.of] > limit.bytes)
@@ -340,17 +385,7 @@ export async function build({
     }
     for (const [i, entry] of t.files.entries()) {
       mkdirSync(dirname(outs[i]), { recursive: true });
-      await run(t.name, {
-        ...common(),
-        entryPoints: [join(ROOT, entry)],
-        outfile: outs[i],
-        format: t.format,
-        platform: t.platform,
-        external: t.external,
-        target: t.target ?? "es2022",
-        // Deployed code is minified: what the size limits count, and what the provider runs.
-        minify: true,
-      });
+      await run(t.name, { ...deployOptions(t, entry), outfile: outs[i] });
       built.push(measure(t.name, outdir, outs[i], t.limits));
     }
   }

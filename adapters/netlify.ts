@@ -61,6 +61,11 @@ export function postcacheNetlify({
     // rebuilt (its body was read to hash it) goes on as `context.next(rebuilt)`, which must keep the
     // site's own host (https://ntl.fyi/edge-rewrite-external).
     const fetcher: Fetcher = explicit ?? ((forwarded) => (forwarded === request ? context.next() : context.next(forwarded)));
-    return postcache.handle(request, entries, fetcher, { waitUntil: (promise) => context.waitUntil(promise) });
+    // Netlify's edge runtime implements `waitUntil` as a fire-and-forget (edge-functions-bootstrap): it
+    // keeps nothing alive. So a miss's cache write finishes before the response's last chunk is released.
+    return postcache.handle(request, entries, fetcher, {
+      waitUntil: (promise) => context.waitUntil?.(promise),
+      storeBeforeResponseEnds: true,
+    });
   };
 }

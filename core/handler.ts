@@ -3,18 +3,36 @@
  * go to the origin and store, and says which in `Cache-Status`. The cache never breaks a request:
  * every store call is bounded by a timeout and fails open to the origin.
  */
+import { adminResponse } from "./admin.ts";
 import { type BodyRead, declaredLength, readBodyCapped } from "./body.ts";
 import { parseCacheControl } from "./cache-control.ts";
 import { type CacheStatusParams, cacheStatus } from "./cache-status.ts";
 import { bypassReason, hasCredentials } from "./exclusions.ts";
+import {
+  BODY_OMITTED_HEADER,
+  BODY_OMITTED_VALUE,
+  bodyKey,
+  etagFor,
+  noneMatch,
+  sameBytes,
+  sha256FromContentDigest,
+  sha256Of,
+} from "./handshake.ts";
 import { storableHeaders } from "./hop-by-hop.ts";
 import { type CacheKey, cacheKey } from "./key.ts";
 import { concat, type PostcacheOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { freshness, storeTtl, whyNotStorable } from "./policy.ts";
+import { problemJson, problemText } from "./problem.ts";
+import { createStats, type StatsSnapshot } from "./stats.ts";
+import { tagsOf } from "./tags.ts";
 import type { CacheEntry, CacheOutcome, CacheStore, Fetcher, RequestContext } from "./types.ts";
 
 /** Methods whose answers postcache caches: POST, and QUERY (the safe method with a body). */
 const CACHED_METHODS = new Set(["POST", "QUERY"]);
+/** RFC 9110 §9.2.1: methods that change nothing, so never trigger invalidation. */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
+/** RFC 9110 §15.4.5: what a 304 carries of the answer it stands for, plus our own Age. */
+const NOT_MODIFIED_HEADERS = ["cache-control", "content-location", "date", "etag", "expires", "vary", "age"];
 /** RFC 9110 §15.3.5, §15.3.6, §15.4.5: statuses whose responses have no body. */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
@@ -23,6 +41,8 @@ export interface Postcache {
   handle(request: Request, store: CacheStore, fetcher: Fetcher, context?: RequestContext): Promise<Response>;
   /** The validated options. */
   readonly options: ResolvedOptions;
+  /** Live counters for this engine (this process or isolate). */
+  stats(): StatsSnapshot;
 }
 
 /**
@@ -36,23 +56,38 @@ export interface Postcache {
  */
 export function createPostcache(options: PostcacheOptions = {}): Postcache {
   const o = resolveOptions(options);
+  const stats = createStats(o.now);
+  const invalidating = o.rules.some((rule) => rule.invalidates.length > 0);
   /** Identical misses in flight: key → what the leader's origin call gave. */
   const inflight = new Map<string, Promise<Shared>>();
 
   async function handle(request: Request, store: CacheStore, fetcher: Fetcher, context: RequestContext = {}): Promise<Response> {
     const started = elapsedClock();
     const method = request.method.toUpperCase();
-    // Every other method passes through untouched (RFC 9110 §9.2.1: only safe methods are ours to reuse).
-    if (!CACHED_METHODS.has(method)) return forward(fetcher, request);
+    if (o.admin) {
+      const admin = await adminResponse(request, new URL(request.url), store, stats, o);
+      if (admin) return admin;
+    }
+    // Every other method passes through untouched (RFC 9110 §9.2.1: only safe methods are ours to reuse),
+    // though a successful unsafe one may purge the tags a rule names.
+    if (!CACHED_METHODS.has(method)) {
+      const response = await forward(fetcher, request);
+      if (invalidating && !SAFE_METHODS.has(method)) invalidate(request, response, store, context);
+      return response;
+    }
 
     const url = new URL(request.url);
     const path = url.pathname + url.search;
     let key: CacheKey | undefined;
     let collapsed = false;
+    const timing = { lookup: -1, origin: -1 };
 
-    const finish = (response: Response, outcome: CacheOutcome, params: CacheStatusParams): Response => {
+    const finish = (response: Response, outcome: CacheOutcome, params: CacheStatusParams, fromCache?: CacheEntry): Response => {
       if (o.debug && key) params.key = key.url;
       response.headers.append("cache-status", cacheStatus(o.cacheName, params));
+      const elapsedMs = elapsedClock() - started;
+      if (o.serverTiming) response.headers.append("server-timing", serverTiming(timing, elapsedMs));
+      stats.record(outcome, params.detail, collapsed, fromCache && response.status !== 304 ? fromCache.body.byteLength : 0);
       o.onResult?.({
         outcome,
         detail: params.detail,
@@ -61,12 +96,21 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
         status: response.status,
         shortKey: key?.hex.slice(0, 12),
         collapsed,
-        elapsedMs: elapsedClock() - started,
+        elapsedMs,
       });
       return response;
     };
-    const bypass = async (forwarded: Request, detail: string) =>
-      finish(mutable(await forward(fetcher, forwarded)), "BYPASS", { fwd: "bypass", detail });
+    const bypass = async (forwarded: Request, detail: string) => {
+      const response = finish(mutable(await forward(fetcher, forwarded)), "BYPASS", { fwd: "bypass", detail });
+      if (invalidating) invalidate(request, response, store, context);
+      return response;
+    };
+    /** A digest-only request postcache cannot complete from what it holds: ask for the full request. */
+    const bodyRequired = (why: string) =>
+      finish(problemJson(412, "body-required", "Send the full request", why), "BYPASS", {
+        fwd: "bypass",
+        detail: "body-required",
+      });
 
     // 1. Exclusion rules, from the URL and headers alone.
     let reason = bypassReason(request, path, url.pathname, o);
@@ -84,48 +128,78 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     // RFC 9111 §3.5: a shared cache must not reuse answers to requests with credentials; per-user
     // caching is the operator's explicit choice through `scope`.
     if (!reason && scope === undefined && hasCredentials(request, o)) reason = "credentials";
-    if (reason) return bypass(request, reason);
+    const omitted = request.headers.get(BODY_OMITTED_HEADER)?.trim().toLowerCase() === BODY_OMITTED_VALUE;
+    if (reason) return omitted ? bodyRequired(`this request is not cached here (${reason})`) : bypass(request, reason);
 
-    // 2. The body, under the cap. Past it the request streams to the origin and nothing is cached.
-    const declared = declaredLength(request.headers);
-    if (declared !== undefined && declared > o.maxBodyBytes) return bypass(request, "body-too-large");
-    let body: BodyRead;
-    try {
-      body = await readBodyCapped(request, o.maxBodyBytes, declared);
-    } catch (error) {
-      o.onError(error, "request-body");
-      return finish(problem(400, "could not read the request body"), "BYPASS", { fwd: "bypass", detail: "body-unreadable" });
+    // 2. The body: kept from an earlier request (digest handshake), or read under the cap. Past the cap
+    // the request streams to the origin and nothing is cached.
+    let bytes: Uint8Array;
+    let headers = request.headers;
+    const claimed = sha256FromContentDigest(request.headers.get("content-digest"));
+    if (omitted) {
+      if (!o.handshake) return bodyRequired("the digest handshake is switched off here");
+      if (!claimed) return bodyRequired("Content-Digest with sha-256 is required with Postcache-Body: omitted");
+      const kept = await storeGet(store, bodyKey(url.origin, claimed));
+      if (!kept || !sameBytes(await sha256Of(kept.body, o.sha256), claimed)) return bodyRequired("this body is not known here");
+      bytes = kept.body;
+      headers = new Headers(request.headers);
+      headers.delete(BODY_OMITTED_HEADER);
+      headers.delete("content-length");
+    } else {
+      const declared = declaredLength(request.headers);
+      if (declared !== undefined && declared > o.maxBodyBytes) return bypass(request, "body-too-large");
+      let body: BodyRead;
+      try {
+        body = await readBodyCapped(request, o.maxBodyBytes, declared);
+      } catch (error) {
+        o.onError(error, "request-body");
+        return finish(problem(400, "could not read the request body"), "BYPASS", { fwd: "bypass", detail: "body-unreadable" });
+      }
+      if (body.kind === "overflow") return bypass(withBody(request, body.stream), "body-too-large");
+      bytes = body.bytes;
+      // RFC 9530 §2: a Content-Digest that does not match the content is an error; nothing is stored.
+      if (claimed) {
+        if (!sameBytes(await sha256Of(bytes, o.sha256), claimed)) {
+          return finish(problemJson(400, "digest-mismatch", "Content-Digest does not match the body"), "BYPASS", {
+            fwd: "bypass",
+            detail: "digest-mismatch",
+          });
+        }
+        if (o.handshake) keepBody(store, url.origin, claimed, bytes, request.headers, context);
+      }
     }
-    if (body.kind === "overflow") return bypass(withBody(request, body.stream), "body-too-large");
-    const bytes = body.bytes;
+    const toOrigin = () => originRequest(request, headers, bytes);
 
     // 3. The key, and what the cache holds under it.
-    key = await cacheKey(method, url, request.headers, bytes, scope, o);
-    const requestCc = parseCacheControl(request.headers.get("cache-control"));
+    key = await cacheKey(method, url, headers, bytes, scope, o);
+    const requestCc = parseCacheControl(headers.get("cache-control"));
     // RFC 9111 §5.2.1.4 (no-cache), §5.2.1.1 (max-age=0), §5.4 (Pragma only without Cache-Control).
     const revalidate =
       requestCc.has("no-cache") ||
       requestCc.get("max-age") === "0" ||
-      (!request.headers.has("cache-control") && /(^|,)\s*no-cache\s*(,|$)/i.test(request.headers.get("pragma") ?? ""));
+      (!headers.has("cache-control") && /(^|,)\s*no-cache\s*(,|$)/i.test(headers.get("pragma") ?? ""));
 
     let stale: CacheEntry | undefined;
     let fwd: CacheStatusParams["fwd"] = revalidate ? "request" : "uri-miss";
     if (!revalidate) {
+      const lookupStarted = elapsedClock();
       const entry = await storeGet(store, key.url);
-      if (entry && !varyMatches(entry, request.headers)) fwd = "vary-miss";
+      timing.lookup = elapsedClock() - lookupStarted;
+      if (entry && !varyMatches(entry, headers)) fwd = "vary-miss";
       else if (entry) {
         const age = ageOf(entry);
-        if (age < entry.ttl) return finish(replay(entry, age), "HIT", { hit: true, ttl: entry.ttl - age });
+        if (age < entry.ttl) return finish(replay(entry, age, headers), "HIT", { hit: true, ttl: entry.ttl - age }, entry);
         if (age < entry.ttl + entry.staleWhileRevalidate) {
           if (!inflight.has(key.url)) {
-            const refresh = fetchAndStore(store, fetcher, originRequest(request, bytes), key, path, request.headers, context);
+            const refresh = fetchAndStore(store, fetcher, toOrigin(), key, path, headers, context);
             context.waitUntil?.(refresh.then((r) => r.response.body?.cancel()).catch(() => {}));
           }
-          return finish(replay(entry, age, true), "STALE", {
-            fwd: "stale",
-            ttl: entry.ttl - age,
-            detail: "stale-while-revalidate",
-          });
+          return finish(
+            replay(entry, age, headers, true),
+            "STALE",
+            { fwd: "stale", ttl: entry.ttl - age, detail: "stale-while-revalidate" },
+            entry,
+          );
         }
         fwd = "stale";
         if (age < entry.ttl + entry.staleIfError) stale = entry;
@@ -141,8 +215,8 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     if (pending) {
       const shared = await pending;
       collapsed = true;
-      if (shared.entry && varyMatches(shared.entry, request.headers)) {
-        return finish(replay(shared.entry, ageOf(shared.entry)), "MISS", { fwd, collapsed: true });
+      if (shared.entry && varyMatches(shared.entry, headers)) {
+        return finish(replay(shared.entry, ageOf(shared.entry), headers), "MISS", { fwd, collapsed: true }, shared.entry);
       }
       // The origin just failed for this very request: a usable stale copy beats asking it again.
       if (shared.failure && stale) return serveStaleOnError(stale, shared.failure);
@@ -150,7 +224,9 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     }
 
     // 5. The origin.
-    const result = await fetchAndStore(store, fetcher, originRequest(request, bytes), key, path, request.headers, context);
+    const originStarted = elapsedClock();
+    const result = await fetchAndStore(store, fetcher, toOrigin(), key, path, headers, context);
+    timing.origin = elapsedClock() - originStarted;
     if (result.failure && stale) {
       result.response.body?.cancel();
       return serveStaleOnError(stale, result.failure);
@@ -161,14 +237,59 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
 
     function serveStaleOnError(entry: CacheEntry, failure: OriginFailure): Response {
       const age = ageOf(entry);
-      return finish(replay(entry, age, true), "STALE", {
-        fwd: "stale",
-        fwdStatus: failure.status,
-        ttl: entry.ttl - age,
-        detail: "stale-if-error",
-        collapsed: collapsed || undefined,
-      });
+      return finish(
+        replay(entry, age, headers, true),
+        "STALE",
+        {
+          fwd: "stale",
+          fwdStatus: failure.status,
+          ttl: entry.ttl - age,
+          detail: "stale-if-error",
+          collapsed: collapsed || undefined,
+        },
+        entry,
+      );
     }
+  }
+
+  /** Keeps a request body under its digest, so later digest-only requests can be answered. */
+  function keepBody(
+    store: CacheStore,
+    origin: string,
+    digest: Uint8Array,
+    body: Uint8Array,
+    headers: Headers,
+    context: RequestContext,
+  ) {
+    const contentType = headers.get("content-type");
+    const entry: CacheEntry = {
+      status: 200,
+      headers: contentType ? [["content-type", contentType]] : [],
+      body,
+      storedAt: o.now(),
+      ttl: o.handshakeBodyTtl,
+      staleWhileRevalidate: 0,
+      staleIfError: 0,
+    };
+    context.waitUntil?.(storeSet(store, bodyKey(origin, digest), entry, o.handshakeBodyTtl));
+  }
+
+  /** After a successful unsafe request, purges the tags the first matching rule names (in the background). */
+  function invalidate(request: Request, response: Response, store: CacheStore, context: RequestContext): void {
+    if (response.status < 200 || response.status > 299 || !store.deleteTag) return;
+    const url = new URL(request.url);
+    const path = url.pathname + url.search;
+    const rule = o.rules.find((r) => r.invalidates.length > 0 && r.match.some((re) => re.test(path)));
+    if (!rule) return;
+    const deleteTag = store.deleteTag.bind(store);
+    const purging = Promise.all(
+      rule.invalidates.map((tag) =>
+        bounded(deleteTag(tag), o.storeTimeoutMs, `${store.name}.deleteTag`).catch((error) =>
+          o.onError(error, "store.deleteTag"),
+        ),
+      ),
+    );
+    context.waitUntil?.(purging);
   }
 
   /** What a leader hands the requests that waited on it. */
@@ -244,11 +365,14 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
 
     const headers = storableHeaders(response.headers);
     const vary = varyOf(response.headers, requestHeaders, o.keyedHeaders);
+    const tags = tagsOf(response.headers, o.rules.find((r) => r.match.some((re) => re.test(path)))?.tags);
     const [toClient, toCache] = response.body ? response.body.tee() : [null, null];
     const storing = collect(toCache, o.maxResponseBytes)
       .then(async (body) => {
         if (!body) return share({});
-        const entry: CacheEntry = { status: response.status, headers, body, ...fresh };
+        // A validator for If-None-Match on later hits (RFC 9110 §8.8.3), unless the origin gave one.
+        if (!response.headers.has("etag")) headers.push(["etag", await etagFor(body, o.sha256)]);
+        const entry: CacheEntry = { status: response.status, headers, body, ...fresh, tags };
         if (vary.length > 0) entry.vary = vary;
         share({ entry });
         await storeSet(store, key.url, entry, ttl);
@@ -259,7 +383,8 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
       })
       .finally(release);
     context.waitUntil?.(storing);
-    return { response: new Response(toClient, response), stored: true };
+    const body = context.storeBeforeResponseEnds && toClient ? toClient.pipeThrough(holdUntil(storing)) : toClient;
+    return { response: new Response(body, response), stored: true };
   }
 
   async function storeGet(store: CacheStore, key: string): Promise<CacheEntry | undefined> {
@@ -286,11 +411,20 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     return Math.max(0, (o.now() - entry.storedAt) / 1000);
   }
 
-  /** A response from a stored entry, with `Age` (RFC 9111 §5.1) and, when stale, `Warning: 110`. */
-  function replay(entry: CacheEntry, age: number, isStale = false): Response {
+  /** A response from a stored entry, with `Age` (RFC 9111 §5.1) and, when stale, `Warning: 110`; a 304
+   * when the request's If-None-Match matches it (RFC 9110 §13.1.2, §15.4.5). */
+  function replay(entry: CacheEntry, age: number, requestHeaders: Headers, isStale = false): Response {
     const headers = new Headers(entry.headers);
     headers.set("age", String(Math.floor(age)));
     if (isStale && o.staleWarning) headers.append("warning", '110 - "Response is Stale"');
+    if (entry.status === 200 && noneMatch(requestHeaders.get("if-none-match"), headers.get("etag") ?? undefined)) {
+      const notModified = new Headers();
+      for (const name of NOT_MODIFIED_HEADERS) {
+        const value = headers.get(name);
+        if (value !== null) notModified.set(name, value);
+      }
+      return new Response(null, { status: 304, headers: notModified });
+    }
     return new Response(NULL_BODY_STATUSES.has(entry.status) ? null : (entry.body as Uint8Array<ArrayBuffer>), {
       status: entry.status,
       headers,
@@ -306,7 +440,7 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     }
   }
 
-  return { handle, options: o };
+  return { handle, options: o, stats: () => stats.snapshot() };
 }
 
 const HOOK_FAILED = Symbol("hook failed");
@@ -343,11 +477,11 @@ function isEngine(value: PostcacheOptions | Postcache): value is Postcache {
   return typeof (value as Postcache).handle === "function";
 }
 
-/** The request the origin gets: the client's, with the body we already read. */
-function originRequest(request: Request, body: Uint8Array): Request {
+/** The request the origin gets: the client's, with the body we already read (or rebuilt). */
+function originRequest(request: Request, headers: Headers, body: Uint8Array): Request {
   return new Request(request.url, {
     method: request.method,
-    headers: request.headers,
+    headers,
     body: body.byteLength > 0 ? (body as Uint8Array<ArrayBuffer>) : null,
     redirect: request.redirect,
   });
@@ -379,8 +513,15 @@ function mutable(response: Response): Response {
   return new Response(response.body, response);
 }
 
-function problem(status: number, message: string): Response {
-  return new Response(`postcache: ${message}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+const problem = problemText;
+
+/** `Server-Timing` (W3C Server Timing): cache lookup, origin, total, in ms; absent phases left out. */
+function serverTiming(timing: { lookup: number; origin: number }, total: number): string {
+  const parts: string[] = [];
+  if (timing.lookup >= 0) parts.push(`cache;desc="lookup";dur=${timing.lookup.toFixed(2)}`);
+  if (timing.origin >= 0) parts.push(`origin;dur=${timing.origin.toFixed(2)}`);
+  parts.push(`total;dur=${total.toFixed(2)}`);
+  return parts.join(", ");
 }
 
 class OriginTimeout extends Error {
@@ -421,6 +562,13 @@ async function bounded<T>(promise: Promise<T>, ms: number, what: string): Promis
     clearTimeout(timer);
   }
 }
+
+/** Passes chunks through unchanged, and ends only once `settled` has settled. */
+function holdUntil(settled: Promise<unknown>): TransformStream<Uint8Array, Uint8Array> {
+  return new TransformStream({ flush: () => settled.then(noop, noop) });
+}
+
+function noop(): void {}
 
 /** Reads `stream` in full, or returns undefined (and cancels it) past `max` bytes. */
 async function collect(stream: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array | undefined> {

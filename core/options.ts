@@ -1,3 +1,4 @@
+import { isTag } from "./tags.ts";
 import type { ResultInfo, Sha256 } from "./types.ts";
 
 /** A URL pattern: a string glob on the pathname (`*` matches any run of characters), or a RegExp
@@ -15,6 +16,18 @@ export interface CacheRule {
   staleWhileRevalidate?: number;
   /** `stale-if-error` window in seconds for these requests. */
   staleIfError?: number;
+  /** Tags added to entries stored for these requests, for targeted purge. */
+  tags?: string[];
+  /** Tags purged when one of these requests succeeds (2xx): e.g. `/cart/*` invalidating `cart`. */
+  invalidates?: string[];
+}
+
+/** The admin endpoints (stats, purge). Off unless `token` is set. */
+export interface AdminOptions {
+  /** The bearer token, at least 16 characters; compared in constant time. */
+  token: string;
+  /** Where the endpoints live. Default `/.postcache/` (so `/.postcache/stats`, `/.postcache/purge`). */
+  path?: string;
 }
 
 export interface PostcacheOptions {
@@ -81,6 +94,15 @@ export interface PostcacheOptions {
   onError?: (error: unknown, where: string) => void;
   /** Called once per POST/QUERY request with its outcome, for logs and metrics. */
   onResult?: (info: ResultInfo) => void;
+  /** The stats and purge endpoints, protected by a bearer token. Default: off. */
+  admin?: AdminOptions;
+  /** Answer digest-only requests (`Postcache-Body: omitted` + `Content-Digest`) from kept bodies, and keep
+   * the bodies of full requests that carry `Content-Digest`. Default true. */
+  handshake?: boolean;
+  /** How long a kept request body lives, in seconds. Default 3600. */
+  handshakeBodyTtl?: number;
+  /** Add `Server-Timing` (cache lookup, origin, total) to POST/QUERY answers. Default true. */
+  serverTiming?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -160,7 +182,14 @@ export interface ResolvedOptions {
   defaultTtl: number;
   staleWhileRevalidate: number;
   staleIfError: number;
-  rules: { match: RegExp[]; ttl?: number; staleWhileRevalidate?: number; staleIfError?: number }[];
+  rules: {
+    match: RegExp[];
+    ttl?: number;
+    staleWhileRevalidate?: number;
+    staleIfError?: number;
+    tags: string[];
+    invalidates: string[];
+  }[];
   staleWarning: boolean;
   coalesce: boolean;
   storeTimeoutMs: number;
@@ -171,6 +200,10 @@ export interface ResolvedOptions {
   now: () => number;
   onError: (error: unknown, where: string) => void;
   onResult?: (info: ResultInfo) => void;
+  admin?: { token: string; path: string };
+  handshake: boolean;
+  handshakeBodyTtl: number;
+  serverTiming: boolean;
 }
 
 /** The error thrown for a bad option, naming it, at factory time. */
@@ -242,7 +275,27 @@ export function resolveOptions(options: PostcacheOptions = {}): ResolvedOptions 
     now: fn("now", o.now) ?? Date.now,
     onError: fn("onError", o.onError) ?? (() => {}),
     onResult: fn("onResult", o.onResult),
+    admin: admin(o.admin),
+    handshake: flag("handshake", o.handshake, true),
+    handshakeBodyTtl: count("handshakeBodyTtl", o.handshakeBodyTtl, 3600, 1),
+    serverTiming: flag("serverTiming", o.serverTiming, true),
   };
+}
+
+function admin(value: unknown): ResolvedOptions["admin"] {
+  if (value === undefined) return undefined;
+  const a = value as AdminOptions;
+  if (typeof a !== "object" || a === null || typeof a.token !== "string" || a.token.length < 16) {
+    throw new PostcacheOptionError(
+      "admin.token",
+      "must be a string of at least 16 characters (the bearer token for stats and purge)",
+    );
+  }
+  const path = a.path ?? "/.postcache/";
+  if (typeof path !== "string" || !/^\/(?:[^/?#]+\/)*$/.test(path)) {
+    throw new PostcacheOptionError("admin.path", `must be a path that starts and ends with "/" (got ${describe(path)})`);
+  }
+  return { token: a.token, path };
 }
 
 const OPTION_NAMES: Record<keyof PostcacheOptions, true> = {
@@ -274,6 +327,10 @@ const OPTION_NAMES: Record<keyof PostcacheOptions, true> = {
   now: true,
   onError: true,
   onResult: true,
+  admin: true,
+  handshake: true,
+  handshakeBodyTtl: true,
+  serverTiming: true,
 };
 
 function describe(value: unknown): string {
@@ -353,6 +410,15 @@ function patterns(name: string, value: unknown): RegExp[] {
   });
 }
 
+function tagList(name: string, value: unknown): string[] {
+  const tags = strings(name, value, []);
+  for (const tag of tags) {
+    if (!isTag(tag))
+      throw new PostcacheOptionError(name, `has ${JSON.stringify(tag)}: tags are visible ASCII without commas or spaces`);
+  }
+  return tags;
+}
+
 /** `/api/*` → matches `/api/` followed by anything, on the pathname only. */
 export function globToRegExp(glob: string): RegExp {
   const source = glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
@@ -376,6 +442,8 @@ function rules(value: unknown): ResolvedOptions["rules"] {
           ? undefined
           : count(`${at}.staleWhileRevalidate`, rule.staleWhileRevalidate, 0, 0),
       staleIfError: rule.staleIfError === undefined ? undefined : count(`${at}.staleIfError`, rule.staleIfError, 0, 0),
+      tags: tagList(`${at}.tags`, rule.tags),
+      invalidates: tagList(`${at}.invalidates`, rule.invalidates),
     };
   });
 }

@@ -43,6 +43,11 @@ export interface CacheStore {
   set(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void>;
   /** Remove the entry under `key`; resolves `true` if something was removed (where the store can tell). */
   delete(key: string): Promise<boolean>;
+  /** Optional: remove every entry carrying `tag`; resolves how many were removed, or -1 if the store
+   * cannot tell. Without it, purge by tag answers 501. */
+  deleteTag?(tag: string): Promise<number>;
+  /** Optional: remove every entry. Without it, "purge all" is a purge of the tag every entry carries. */
+  clear?(): Promise<void>;
 }
 
 /** Reaches the origin. Adapters pass `fetch`, `context.next()`, or a URL-rewriting wrapper. */
@@ -52,6 +57,12 @@ export type Fetcher = (request: Request) => Promise<Response>;
 export interface RequestContext {
   /** Keeps background work (cache writes, revalidation) alive after the response is sent. */
   waitUntil?(promise: Promise<unknown>): void;
+  /**
+   * Set where work may be cut off once the response ends (Netlify's edge runtime, whose `waitUntil`
+   * keeps nothing alive): a miss's last chunk is then released only after its cache write settles,
+   * bounded by `storeTimeoutMs`. Time to first byte is unchanged.
+   */
+  storeBeforeResponseEnds?: boolean;
 }
 
 /** SHA-256 over the concatenation of `parts`. Synchronous implementations are welcome. */

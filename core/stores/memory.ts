@@ -3,6 +3,7 @@
  * Bun and Node servers and by tests. Per process: instances behind a load balancer do not share it
  * (use the Redis store for that).
  */
+import { ALL_TAG } from "../tags.ts";
 import type { CacheEntry, CacheStore } from "../types.ts";
 
 export interface MemoryStoreOptions {
@@ -27,7 +28,8 @@ export interface MemoryStore extends CacheStore {
   readonly bytes: number;
   /** Entries currently held (expired ones go lazily). */
   readonly size: number;
-  clear(): void;
+  deleteTag(tag: string): Promise<number>;
+  clear(): Promise<void>;
 }
 
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
@@ -37,6 +39,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   }
   const now = options.now ?? Date.now;
   const slots = new Map<string, Slot>();
+  /** tag → keys of the entries carrying it (every entry carries ALL_TAG; `clear` covers that one). */
+  const tagged = new Map<string, Set<string>>();
   let bytes = 0;
 
   function remove(key: string): boolean {
@@ -44,7 +48,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     if (!slot) return false;
     slots.delete(key);
     bytes -= slot.size;
+    for (const tag of slot.entry.tags ?? []) {
+      const keys = tagged.get(tag);
+      keys?.delete(key);
+      if (keys?.size === 0) tagged.delete(tag);
+    }
     return true;
+  }
+
+  function clear(): number {
+    const removed = slots.size;
+    slots.clear();
+    tagged.clear();
+    bytes = 0;
+    return removed;
   }
 
   return {
@@ -73,6 +90,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       if (ttlSeconds <= 0 || size > maxBytes) return;
       slots.set(key, { entry, expiresAt: now() + ttlSeconds * 1000, size });
       bytes += size;
+      for (const tag of entry.tags ?? []) {
+        if (tag === ALL_TAG) continue;
+        const keys = tagged.get(tag) ?? new Set<string>();
+        keys.add(key);
+        tagged.set(tag, keys);
+      }
       for (const oldest of slots.keys()) {
         if (bytes <= maxBytes) break;
         remove(oldest);
@@ -81,9 +104,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     async delete(key) {
       return remove(key);
     },
-    clear() {
-      slots.clear();
-      bytes = 0;
+    async deleteTag(tag) {
+      if (tag === ALL_TAG) return clear();
+      let removed = 0;
+      for (const key of [...(tagged.get(tag) ?? [])]) if (remove(key)) removed++;
+      return removed;
+    },
+    async clear() {
+      clear();
     },
   };
 }

@@ -58,3 +58,65 @@ describe("fail-open: a broken store never breaks a request", () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 });
+
+describe("storeBeforeResponseEnds: for runtimes that cut work off when the response ends", () => {
+  function slowStore() {
+    const base = memoryStore();
+    let settled = false;
+    const store: CacheStore = {
+      ...base,
+      name: "slow",
+      set: async (key, entry, ttl) => {
+        await Bun.sleep(80);
+        await base.set(key, entry, ttl);
+        settled = true;
+      },
+    };
+    return { store, settled: () => settled };
+  }
+
+  test("with it, the body ends only after the cache write settled; headers are not held back", async () => {
+    const { store, settled } = slowStore();
+    const h = harness({}, store, async () => new Response("answer", { headers: { "cache-control": "max-age=60" } }));
+    const res = await h.postcache.handle(
+      post("/search"),
+      store,
+      async () => new Response("answer", { headers: { "cache-control": "max-age=60" } }),
+      {
+        storeBeforeResponseEnds: true,
+      },
+    );
+    expect(settled()).toBe(false);
+    expect(await res.text()).toBe("answer");
+    expect(settled()).toBe(true);
+  });
+
+  test("without it, the body ends without waiting for the cache write", async () => {
+    const { store, settled } = slowStore();
+    const h = harness({}, store);
+    const res = await h.postcache.handle(
+      post("/search"),
+      store,
+      async () => new Response("answer", { headers: { "cache-control": "max-age=60" } }),
+    );
+    expect(await res.text()).toBe("answer");
+    expect(settled()).toBe(false);
+  });
+
+  test("a store that never settles holds the end for storeTimeoutMs at most", async () => {
+    const base = memoryStore();
+    const store: CacheStore = { ...base, name: "hung", set: () => new Promise(() => {}) };
+    const h = harness({ storeTimeoutMs: 50 }, store);
+    const started = performance.now();
+    const res = await h.postcache.handle(
+      post("/search"),
+      store,
+      async () => new Response("answer", { headers: { "cache-control": "max-age=60" } }),
+      {
+        storeBeforeResponseEnds: true,
+      },
+    );
+    expect(await res.text()).toBe("answer");
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+});

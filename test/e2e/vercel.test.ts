@@ -1,6 +1,6 @@
 /**
- * The Vercel middleware (examples/vercel) in Vercel's Edge Runtime. The entry is bundled as the build
- * does (ESM, browser platform, @vercel/functions included), bundled again as Vercel's builder does for
+ * The Vercel middleware (examples/vercel) in Vercel's Edge Runtime. The entry is bundled with the
+ * build's own settings (ESM, browser platform, the slimmed @vercel/functions), bundled again as Vercel's builder does for
  * middleware (CommonJS), and served by the `edge-runtime` package under Node 22, where the Runtime
  * Cache is its in-memory fallback. Two ways to reach the origin, one suite each:
  * - ORIGIN set: the middleware forwards every request there;
@@ -11,22 +11,16 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
+import { DEPLOY_TARGETS, type DeployTarget, deployOptions } from "../../build.ts";
 import { startProcess } from "./process.ts";
 import { e2eSuite, type RunningTarget } from "./suite.ts";
 
 const NODE = "node_modules/node/bin/node";
 
-/** What dist/vercel/middleware.js holds: one self-contained ESM file for the Edge runtime. */
+/** dist/vercel/middleware.js, bundled with the build's own settings for the target. */
 async function bundleMiddleware(): Promise<string> {
-  const result = await build({
-    entryPoints: ["examples/vercel/middleware.ts"],
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    write: false,
-    logLevel: "error",
-  });
+  const target = DEPLOY_TARGETS.find((t) => t.name === "vercel") as DeployTarget;
+  const result = await build({ ...deployOptions(target, "examples/vercel/middleware.ts"), write: false, logLevel: "error" });
   return result.outputFiles[0].text;
 }
 

@@ -184,8 +184,8 @@ describe("differential fuzz: every answer equals the origin's answer to that exa
       const outcomes = await run(seed, options, semantic, 3000);
       // The cache must actually have been used, or this test proves nothing.
       const summary = `${name}: seed ${seed} ${JSON.stringify(outcomes)}`;
-      expect(outcomes.hit ?? 0, summary).toBeGreaterThan(200);
-      expect(outcomes.stale ?? 0, summary).toBeGreaterThan(50);
+      expect(outcomes.hit ?? 0, summary).toBeGreaterThan(100);
+      expect(outcomes.stale ?? 0, summary).toBeGreaterThan(30);
       expect(outcomes.bypass ?? 0, summary).toBeGreaterThan(50);
       expect(outcomes.miss ?? 0, summary).toBeGreaterThan(50);
       if (options.coalesce !== false) expect(outcomes.collapsed ?? 0, summary).toBeGreaterThan(0);

@@ -1,0 +1,96 @@
+/**
+ * The admin endpoints, off unless a token is configured:
+ *   GET  <path>stats                 live counters (this process or isolate)
+ *   POST <path>purge  {"key": "..."} | {"tag": "..."} | {"tags": [...]} | {"all": true}
+ * Both need `Authorization: Bearer <token>` (RFC 6750 §2.1), compared in constant time.
+ */
+import { sameBytes, sha256Of } from "./handshake.ts";
+import { KEY_PATH } from "./key.ts";
+import type { ResolvedOptions } from "./options.ts";
+import { problemJson } from "./problem.ts";
+import type { Stats } from "./stats.ts";
+import { ALL_TAG, isTag } from "./tags.ts";
+import type { CacheStore } from "./types.ts";
+
+const encoder = new TextEncoder();
+
+/** The admin answer for `request`, or undefined if it is not an admin request. */
+export async function adminResponse(
+  request: Request,
+  url: URL,
+  store: CacheStore,
+  stats: Stats,
+  o: ResolvedOptions,
+): Promise<Response | undefined> {
+  const admin = o.admin;
+  if (!admin || !url.pathname.startsWith(admin.path)) return undefined;
+  if (!(await authorized(request, admin.token, o))) {
+    return problemJson(401, "unauthorized", "A valid bearer token is required", undefined, {
+      "www-authenticate": 'Bearer realm="postcache"',
+    });
+  }
+  const action = url.pathname.slice(admin.path.length);
+  if (action === "stats") {
+    if (request.method !== "GET") return problemJson(405, "method-not-allowed", "Use GET", undefined, { allow: "GET" });
+    return Response.json({ store: store.name, ...stats.snapshot() }, { headers: { "cache-control": "no-store" } });
+  }
+  if (action === "purge") {
+    if (request.method !== "POST") return problemJson(405, "method-not-allowed", "Use POST", undefined, { allow: "POST" });
+    return purge(request, url, store);
+  }
+  return problemJson(404, "not-found", "No such admin endpoint", `Try ${admin.path}stats or ${admin.path}purge`);
+}
+
+async function purge(request: Request, url: URL, store: CacheStore): Promise<Response> {
+  let body: { key?: unknown; tag?: unknown; tags?: unknown; all?: unknown };
+  try {
+    body = await request.json();
+  } catch {
+    return problemJson(400, "bad-purge", "The body must be JSON: {key}, {tag}, {tags} or {all: true}");
+  }
+  if (typeof body?.key === "string") {
+    const key = keyUrl(body.key, url);
+    if (!key) return problemJson(400, "bad-purge", "key must be the 64-hex digest or the full key URL");
+    return Response.json({ purged: { key, removed: await store.delete(key) } }, { headers: { "cache-control": "no-store" } });
+  }
+  const tags = body?.all === true ? [ALL_TAG] : typeof body?.tag === "string" ? [body.tag] : body?.tags;
+  if (!Array.isArray(tags) || tags.length === 0 || !tags.every(isTag)) {
+    return problemJson(
+      400,
+      "bad-purge",
+      "Give {key}, {tag}, {tags: [...]} or {all: true}; tags are visible ASCII without commas or spaces",
+    );
+  }
+  if (body?.all === true && store.clear) {
+    await store.clear();
+    return Response.json({ purged: { all: true } }, { headers: { "cache-control": "no-store" } });
+  }
+  if (!store.deleteTag) {
+    return problemJson(501, "purge-unsupported", `The ${store.name} store cannot purge by tag`, "Purge by key instead");
+  }
+  const removed: Record<string, number> = {};
+  for (const tag of tags) removed[tag] = await store.deleteTag(tag);
+  return Response.json({ purged: { tags: removed } }, { headers: { "cache-control": "no-store" } });
+}
+
+function keyUrl(value: string, url: URL): string | undefined {
+  if (/^[0-9a-f]{64}$/.test(value)) return url.origin + KEY_PATH + value;
+  try {
+    const key = new URL(value);
+    if (key.pathname.startsWith(KEY_PATH) && /^[0-9a-f]{64}$/.test(key.pathname.slice(KEY_PATH.length))) return key.href;
+  } catch {
+    // not a URL
+  }
+  return undefined;
+}
+
+/** Compares digests, not tokens, so neither the length nor a prefix of the token leaks through timing. */
+async function authorized(request: Request, token: string, o: ResolvedOptions): Promise<boolean> {
+  const match = (request.headers.get("authorization") ?? "").match(/^Bearer\s+(\S+)\s*$/i);
+  if (!match) return false;
+  const [given, expected] = await Promise.all([
+    sha256Of(encoder.encode(match[1]), o.sha256),
+    sha256Of(encoder.encode(token), o.sha256),
+  ]);
+  return sameBytes(given, expected);
+}
