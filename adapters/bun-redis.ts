@@ -11,10 +11,16 @@
  *   attempt at a time, whenever a command finds the client disconnected.
  */
 import { RedisClient } from "bun";
-import { type RedisLike, type RedisStoreOptions, redisStore } from "../core/stores/redis.ts";
-import type { CacheStore } from "../core/types.ts";
+import { type RedisLike, type RedisStoreOptions, redisStore, type TaggedRedisStore } from "../core/stores/redis.ts";
 
-export { DEFAULT_REDIS_PREFIX, type RedisLike, type RedisStoreOptions, redisStore } from "../core/stores/redis.ts";
+export {
+  DEFAULT_REDIS_PREFIX,
+  type RedisLike,
+  type RedisStore,
+  type RedisStoreOptions,
+  redisStore,
+  type TaggedRedisStore,
+} from "../core/stores/redis.ts";
 
 export interface BunRedisOptions extends Omit<RedisStoreOptions, "client"> {
   /** The server, e.g. `redis://127.0.0.1:6379`. Default: Bun's, i.e. `VALKEY_URL`, `REDIS_URL`, then
@@ -24,13 +30,13 @@ export interface BunRedisOptions extends Omit<RedisStoreOptions, "client"> {
   client?: RedisClient;
 }
 
-export interface BunRedisStore extends CacheStore {
+export interface BunRedisStore extends TaggedRedisStore {
   /** The underlying client, e.g. to `close()` it on shutdown. */
   readonly client: RedisClient;
 }
 
 /** Bun's `RedisClient` as a `RedisLike` that fails fast while disconnected and reconnects when Bun has given up. */
-export function bunRedis(client: RedisClient): RedisLike {
+export function bunRedis(client: RedisClient): Required<RedisLike> {
   let connecting = false;
   const connect = () => {
     if (connecting) return;
@@ -61,6 +67,11 @@ export function bunRedis(client: RedisClient): RedisLike {
     async del(key) {
       ready();
       return client.del(key);
+    },
+    async send(command, args) {
+      ready();
+      // Typed `string[]`, but Bun passes Uint8Array arguments as raw bytes (checked with Bun 1.4.5).
+      return client.send(command, args as string[]);
     },
   };
 }

@@ -36,7 +36,18 @@ export async function adminResponse(
   }
   if (action === "purge") {
     if (request.method !== "POST") return problemJson(405, "method-not-allowed", "Use POST", undefined, { allow: "POST" });
-    return purge(request, url, store);
+    try {
+      return await purge(request, url, store);
+    } catch (error) {
+      // The admin asked for a purge and it did not happen: say so, never pretend (and never reject).
+      o.onError(error, "store.purge");
+      return problemJson(
+        503,
+        "purge-failed",
+        `The ${store.name} store failed to purge`,
+        String((error as Error)?.message ?? error),
+      );
+    }
   }
   return problemJson(404, "not-found", "No such admin endpoint", `Try ${admin.path}stats or ${admin.path}purge`);
 }
@@ -69,7 +80,7 @@ async function purge(request: Request, url: URL, store: CacheStore): Promise<Res
     return problemJson(501, "purge-unsupported", `The ${store.name} store cannot purge by tag`, "Purge by key instead");
   }
   const removed: Record<string, number> = {};
-  for (const tag of tags) removed[tag] = await store.deleteTag(tag);
+  for (const tag of tags) removed[tag] = await store.deleteTag(tag, { origin: url.origin });
   return Response.json({ purged: { tags: removed } }, { headers: { "cache-control": "no-store" } });
 }
 

@@ -44,8 +44,9 @@ export interface CacheStore {
   /** Remove the entry under `key`; resolves `true` if something was removed (where the store can tell). */
   delete(key: string): Promise<boolean>;
   /** Optional: remove every entry carrying `tag`; resolves how many were removed, or -1 if the store
-   * cannot tell. Without it, purge by tag answers 501. */
-  deleteTag?(tag: string): Promise<number>;
+   * cannot tell. Without it, purge by tag answers 501. `hint.origin` is the origin the purge was made on
+   * (stores whose tag index lives per origin, as the Cache API's does, purge there). */
+  deleteTag?(tag: string, hint?: { origin: string }): Promise<number>;
   /** Optional: remove every entry. Without it, "purge all" is a purge of the tag every entry carries. */
   clear?(): Promise<void>;
 }

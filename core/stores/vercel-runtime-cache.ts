@@ -3,7 +3,14 @@
  * and Routing Middleware share (https://vercel.com/docs/caching/runtime-cache). The cache object is
  * passed in, so this file needs nothing from a platform: the Vercel adapter creates it with
  * `getCache({ namespace, keyHashFunction: runtimeCacheKeyHash })` from `@vercel/functions`.
+ *
+ * Tags are native: each entry is set with its tags, and `deleteTag` is the cache's `expireTag`, which
+ * cannot say how many entries it reached (-1). Tags are per project and environment, not per namespace
+ * (`getCache` namespaces keys only, @vercel/functions cache/index.js): a purge reaches every entry with
+ * the tag there, `ALL_TAG` every postcache entry. Without Vercel's RUNTIME_CACHE_* variables, `getCache`
+ * falls back to an in-memory cache whose `expireTag` deletes the matching entries at once (cache/in-memory-cache.js).
  */
+import { ALL_TAG } from "../tags.ts";
 import type { CacheStore } from "../types.ts";
 import { entryFromJson, entryToJson, type JsonEntry } from "./codec.ts";
 
@@ -12,6 +19,8 @@ export interface RuntimeCacheLike {
   get(key: string): Promise<unknown>;
   set(key: string, value: unknown, options?: { ttl?: number; tags?: string[] }): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Expires every entry carrying one of the tags. Without it, the store cannot purge by tag. */
+  expireTag?(tag: string | string[]): Promise<void>;
 }
 
 export interface VercelRuntimeCacheStoreOptions {
@@ -33,7 +42,7 @@ export interface VercelRuntimeCacheStoreOptions {
 }
 
 export const DEFAULT_RUNTIME_CACHE_MAX_ITEM_BYTES = 2_000_000;
-/** Same limits page: at most 64 tags per item, each at most 256 bytes. */
+/** Same limits page: at most 64 tags per item, each at most 256 bytes (as sent, see `runtimeCacheTag`). */
 const MAX_TAGS = 64;
 const MAX_TAG_BYTES = 256;
 const NAME = "vercel-runtime-cache";
@@ -44,6 +53,25 @@ const NAME = "vercel-runtime-cache";
  * (`fetch(\`${endpoint}${key}\`)` in @vercel/functions' cache/build-client.js) and our keys are URLs.
  */
 export const runtimeCacheKeyHash = (key: string): string => encodeURIComponent(key);
+
+/** Characters a tag keeps as they are: they survive a comma-joined header and a URL query unchanged. */
+const TAG_SAFE = /^[A-Za-z0-9_.:/@-]$/;
+
+/**
+ * The tag as given to the Runtime Cache. The deployed client sends an item's tags comma-joined in one
+ * header, and `expireTag`'s tags unencoded in a URL query (`revalidate?tags=${tag}`, cache/build-client.js;
+ * encoding them was tried and reverted, CHANGELOG "Revert URL encode cache tags"). So every character
+ * outside `TAG_SAFE` (`,` `&` `#` `%` `+` `=` `?`, non-ASCII...) becomes `~` and its UTF-8 bytes in hex,
+ * `~` included: one-to-one, and `product:42` stays `product:42`.
+ */
+export function runtimeCacheTag(tag: string): string {
+  let out = "";
+  for (const char of tag) {
+    if (TAG_SAFE.test(char)) out += char;
+    else for (const byte of encoder.encode(char)) out += `~${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
 
 /** What is stored under a key: the entry, and when it expires on the store's clock. */
 interface StoredItem {
@@ -80,7 +108,7 @@ export function vercelRuntimeCacheStore(options: VercelRuntimeCacheStoreOptions)
     return item;
   }
 
-  return {
+  const store: CacheStore = {
     name: NAME,
     async get(key) {
       const item = await read(key);
@@ -95,11 +123,16 @@ export function vercelRuntimeCacheStore(options: VercelRuntimeCacheStoreOptions)
       const size =
         encoder.encode(JSON.stringify({ ...item, entry: { ...item.entry, body64: "" } })).byteLength + item.entry.body64.length;
       if (size > maxItemBytes) return;
-      const tags = entry.tags
-        ?.filter((tag) => tag !== "" && !tag.includes(",") && encoder.encode(tag).byteLength <= MAX_TAG_BYTES)
+      // ALL_TAG first, so "purge everything" reaches every entry even past the 64-tag limit.
+      const given = new Set(entry.tags ?? []);
+      const ordered = given.delete(ALL_TAG) ? [ALL_TAG, ...given] : [...given];
+      const tags = ordered
+        .filter((tag) => tag !== "")
+        .map(runtimeCacheTag)
+        .filter((tag) => tag.length <= MAX_TAG_BYTES)
         .slice(0, MAX_TAGS);
-      // The client sends tags comma-joined in one header, hence no commas; `ttl` is whole seconds.
-      await cache.set(key, item, { ttl: Math.ceil(ttlSeconds), ...(tags?.length ? { tags } : {}) });
+      // `ttl` is whole seconds.
+      await cache.set(key, item, { ttl: Math.ceil(ttlSeconds), ...(tags.length ? { tags } : {}) });
     },
     async delete(key) {
       // The Runtime Cache's delete does not say whether something was there: ask first.
@@ -108,4 +141,17 @@ export function vercelRuntimeCacheStore(options: VercelRuntimeCacheStoreOptions)
       return existed;
     },
   };
+  const expireTag = cache.expireTag?.bind(cache);
+  if (expireTag) {
+    store.deleteTag = async (tag) => {
+      const sent = runtimeCacheTag(tag);
+      // Never attached to an entry (see `set`), so nothing carries it.
+      if (tag === "" || sent.length > MAX_TAG_BYTES) return 0;
+      // Deployed, Vercel expires the tag in every region within moments, and the client only logs a
+      // failure (cache/build-client.js): how many entries it reached is not known here.
+      await expireTag(sent);
+      return -1;
+    };
+  }
+  return store;
 }

@@ -182,3 +182,33 @@ describe("Server-Timing", () => {
     expect((await h.send(post("/t", "{}"))).headers.has("server-timing")).toBe(false);
   });
 });
+
+describe("purge failures", () => {
+  test("a store that fails to purge: 503 that says so, reported, never a rejected request", async () => {
+    const base = memoryStore();
+    const store = { ...base, deleteTag: () => Promise.reject(new Error("store down")) };
+    const errors: string[] = [];
+    const h = harness(
+      { admin: { token: TOKEN }, onError: (_e, where) => errors.push(where) },
+      store,
+      async () => new Response("x"),
+    );
+    const res = await h.send(admin("/.postcache/purge", { method: "POST", body: JSON.stringify({ tag: "t" }) }));
+    expect(res.status).toBe(503);
+    expect((await res.json()).type).toBe("urn:postcache:problem:purge-failed");
+    expect(errors).toEqual(["store.purge"]);
+  });
+
+  test("deleteTag is told the origin the purge was made on", async () => {
+    const base = memoryStore();
+    const seen: unknown[] = [];
+    const deleteTag = async (tag: string, hint?: { origin: string }) => {
+      seen.push([tag, hint]);
+      return 0;
+    };
+    const store = { ...base, deleteTag };
+    const h = harness({ admin: { token: TOKEN } }, store, async () => new Response("x"));
+    await h.send(admin("/.postcache/purge", { method: "POST", body: JSON.stringify({ tag: "t" }) }));
+    expect(seen).toEqual([["t", { origin: ORIGIN }]]);
+  });
+});

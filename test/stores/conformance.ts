@@ -3,6 +3,7 @@
  * call `testStore`; missing capabilities are declared, not copied around.
  */
 import { describe, expect, test } from "bun:test";
+import { ALL_TAG } from "../../core/tags.ts";
 import type { CacheEntry, CacheStore } from "../../core/types.ts";
 
 export interface StoreHarness {
@@ -10,6 +11,17 @@ export interface StoreHarness {
   create(clock: TestClock): CacheStore | Promise<CacheStore>;
   /** Called after each test. */
   cleanup?(store: CacheStore): void | Promise<void>;
+  /** What the store can do beyond get/set/delete; the cases for a capability run only when it is declared. */
+  capabilities?: StoreCapabilities;
+}
+
+export interface StoreCapabilities {
+  /** `deleteTag` removes the entries carrying a tag, and a purge of `ALL_TAG` removes every entry. */
+  tags?: boolean;
+  /** `deleteTag` resolves how many entries it removed. `false`: it resolves -1, the store cannot tell. Default true. */
+  tagCounts?: boolean;
+  /** The store has `clear`. */
+  clear?: boolean;
 }
 
 /** A controlled clock: stores under test read `now()`, tests move it. */
@@ -42,6 +54,16 @@ export function entry(overrides: Partial<CacheEntry> = {}): CacheEntry {
     staleIfError: 20,
     ...overrides,
   };
+}
+
+/** A tag unique to this run. */
+export function uniqueTag(name = "t"): string {
+  return `${name}:${Date.now().toString(36)}-${(counter++).toString(36)}`;
+}
+
+/** An entry carrying `tags`, and `ALL_TAG` as every entry postcache stores does (core/tags.ts). */
+export function tagged(tags: string[], overrides: Partial<CacheEntry> = {}): CacheEntry {
+  return entry({ tags: [ALL_TAG, ...tags], ...overrides });
 }
 
 /** Every byte value, twice: a body that no text decoding survives. */
@@ -179,5 +201,155 @@ export function testStore(name: string, harness: StoreHarness): void {
           expect(new TextDecoder().decode((await store.get(k))?.body)).toBe(`d${i}`);
         }
       }));
+
+    const caps = harness.capabilities ?? {};
+    describe.skipIf(!caps.tags)("purge by tag", () => {
+      /** The count `deleteTag` resolved: exactly `expected` (or within [min, max]), or -1 where the store cannot tell. */
+      function expectRemoved(removed: number, expected: number | [min: number, max: number]): void {
+        if (caps.tagCounts === false) {
+          expect(removed).toBe(-1);
+          return;
+        }
+        const [min, max] = typeof expected === "number" ? [expected, expected] : expected;
+        expect(removed).toBeGreaterThanOrEqual(min);
+        expect(removed).toBeLessThanOrEqual(max);
+      }
+      const deleteTag = (store: CacheStore, tag: string): Promise<number> => {
+        if (!store.deleteTag) throw new Error(`${store.name} declares tags but has no deleteTag`);
+        return store.deleteTag(tag);
+      };
+      async function present(store: CacheStore, keys: string[]): Promise<boolean[]> {
+        return Promise.all(keys.map(async (k) => (await store.get(k)) !== undefined));
+      }
+
+      test("deleteTag removes exactly the entries carrying the tag and leaves the others", () =>
+        withStore(async (store) => {
+          const [t, u] = [uniqueTag(), uniqueTag()];
+          const [a, b, c, d, gone] = Array.from({ length: 5 }, () => uniqueKey());
+          await store.set(a, tagged([t]), 60);
+          await store.set(b, tagged([u, t]), 60);
+          await store.set(c, tagged([u]), 60);
+          await store.set(d, tagged([]), 60);
+          await store.set(gone, tagged([t]), 60);
+          await store.delete(gone); // removed before the purge: not counted
+          expectRemoved(await deleteTag(store, t), 2);
+          expect(await present(store, [a, b, c, d, gone])).toEqual([false, false, true, true, false]);
+          expect(await store.get(c)).toMatchObject({ status: 200, tags: [ALL_TAG, u] });
+        }));
+
+      test("a tag nothing carries purges nothing", () =>
+        withStore(async (store) => {
+          const key = uniqueKey();
+          await store.set(key, tagged([uniqueTag()]), 60);
+          expectRemoved(await deleteTag(store, uniqueTag("never")), 0);
+          expect(await store.get(key)).toBeDefined();
+        }));
+
+      test("an entry with several tags is gone after a purge of any one of them", () =>
+        withStore(async (store) => {
+          const [t1, t2, t3] = [uniqueTag(), uniqueTag(), uniqueTag()];
+          const [many, other] = [uniqueKey(), uniqueKey()];
+          await store.set(many, tagged([t1, t2, t3]), 60);
+          await store.set(other, tagged([t1, t3]), 60);
+          expectRemoved(await deleteTag(store, t2), 1);
+          expect(await present(store, [many, other])).toEqual([false, true]);
+          // The other tags no longer reach it, and still reach what else carries them.
+          expectRemoved(await deleteTag(store, t3), 1);
+          expect(await present(store, [many, other])).toEqual([false, false]);
+          expectRemoved(await deleteTag(store, t1), 0);
+          // Set again after the purge, it is indexed again.
+          await store.set(many, tagged([t2]), 60);
+          expectRemoved(await deleteTag(store, t2), 1);
+          expect(await store.get(many)).toBeUndefined();
+        }));
+
+      test("overwriting an entry with other tags updates the index: the old tag no longer purges it", () =>
+        withStore(async (store) => {
+          const [before, after] = [uniqueTag(), uniqueTag()];
+          const [moved, untagged] = [uniqueKey(), uniqueKey()];
+          await store.set(moved, tagged([before]), 60);
+          await store.set(moved, tagged([after], { status: 203 }), 60);
+          await store.set(untagged, tagged([before]), 60);
+          await store.set(untagged, tagged([]), 60);
+          expectRemoved(await deleteTag(store, before), 0);
+          expect((await store.get(moved))?.status).toBe(203);
+          expect(await store.get(untagged)).toBeDefined();
+          expectRemoved(await deleteTag(store, after), 1);
+          expect(await present(store, [moved, untagged])).toEqual([false, true]);
+        }));
+
+      test("expired and deleted entries do not break the index", () =>
+        withStore(async (store, clock) => {
+          const t = uniqueTag();
+          const [short, long, deleted] = [uniqueKey(), uniqueKey(), uniqueKey()];
+          await store.set(short, tagged([t]), 10);
+          await store.set(long, tagged([t]), 60);
+          await store.set(deleted, tagged([t]), 60);
+          await store.delete(deleted); // as an eviction would
+          clock.advance(11);
+          expect(await store.get(short)).toBeUndefined();
+          // `long` for sure; `short` too where the backend still held it (expired on our clock only).
+          expectRemoved(await deleteTag(store, t), [1, 2]);
+          expect(await present(store, [short, long, deleted])).toEqual([false, false, false]);
+          const again = uniqueKey();
+          await store.set(again, tagged([t]), 60);
+          expectRemoved(await deleteTag(store, t), 1);
+          expect(await store.get(again)).toBeUndefined();
+        }));
+
+      test("a purge of ALL_TAG empties the store, which keeps working", () =>
+        withStore(async (store) => {
+          const t = uniqueTag();
+          const keys = Array.from({ length: 4 }, () => uniqueKey());
+          await store.set(keys[0], tagged([t]), 60);
+          await store.set(keys[1], tagged([uniqueTag()]), 30);
+          await store.set(keys[2], tagged([]), 60);
+          await store.set(keys[3], tagged([t, uniqueTag()]), 90);
+          // Shared backends (Redis, a platform cache) may hold entries from earlier cases too.
+          expectRemoved(await deleteTag(store, ALL_TAG), [4, Number.MAX_SAFE_INTEGER]);
+          expect(await present(store, keys)).toEqual([false, false, false, false]);
+          const fresh = uniqueKey();
+          await store.set(fresh, tagged([t]), 60);
+          expect(await store.get(fresh)).toBeDefined();
+          expectRemoved(await deleteTag(store, t), 1);
+          expect(await store.get(fresh)).toBeUndefined();
+        }));
+
+      test.skipIf(!caps.clear)("clear empties the store, which keeps working", () =>
+        withStore(async (store) => {
+          if (!store.clear) throw new Error(`${store.name} declares clear but has none`);
+          const t = uniqueTag();
+          const keys = Array.from({ length: 3 }, () => uniqueKey());
+          await Promise.all(keys.map((k, i) => store.set(k, tagged(i === 0 ? [] : [t]), 60)));
+          await store.clear();
+          expect(await present(store, keys)).toEqual([false, false, false]);
+          const fresh = uniqueKey();
+          await store.set(fresh, tagged([t]), 60);
+          expect(await store.get(fresh)).toBeDefined();
+          expectRemoved(await deleteTag(store, t), 1);
+        }),
+      );
+
+      test("concurrent sets and purges leave no entry that carries the purged tag", () =>
+        withStore(async (store) => {
+          const [hot, cold] = [uniqueTag("hot"), uniqueTag("cold")];
+          const keys = Array.from({ length: 16 }, () => uniqueKey());
+          const coldOnly = Array.from({ length: 6 }, () => uniqueKey());
+          await Promise.all([
+            ...keys.map((k, i) => store.set(k, tagged(i % 2 ? [hot] : [cold, hot], { headers: [["x-n", String(i)]] }), 60)),
+            deleteTag(store, hot),
+            ...coldOnly.map((k) => store.set(k, tagged([cold]), 60)),
+            // Half the keys are overwritten, racing, by entries that do not carry the tag.
+            ...keys.slice(0, 8).map((k) => store.set(k, tagged([cold], { headers: [["x-n", "cold"]] }), 60)),
+            deleteTag(store, hot),
+          ]);
+          // What a set that raced a purge left behind is still indexed: one more purge reaches it.
+          await deleteTag(store, hot);
+          for (const k of keys) expect((await store.get(k))?.tags ?? []).not.toContain(hot);
+          expect(await present(store, keys.slice(8))).toEqual(Array(8).fill(false));
+          // Entries that never carried the tag are all still there.
+          expect(await present(store, coldOnly)).toEqual(Array(6).fill(true));
+        }));
+    });
   });
 }

@@ -18,4 +18,5 @@ afterAll(async () => {
 
 testStore("cache-api in Deno (caches.open)", {
   create: async (clock) => remoteStore((await deno()).url, clock, "cache-api"),
+  capabilities: { tags: true },
 });

@@ -1,8 +1,11 @@
 import { expect, test } from "bun:test";
 import { memoryStore } from "../../core/stores/memory.ts";
-import { entry, TestClock, testStore, uniqueKey } from "./conformance.ts";
+import { entry, TestClock, tagged, testStore, uniqueKey, uniqueTag } from "./conformance.ts";
 
-testStore("memory", { create: (clock) => memoryStore({ now: clock.now, maxBytes: 8 * 1024 * 1024 }) });
+testStore("memory", {
+  create: (clock) => memoryStore({ now: clock.now, maxBytes: 8 * 1024 * 1024 }),
+  capabilities: { tags: true, clear: true },
+});
 
 test("memory store evicts the least recently used entries past maxBytes", async () => {
   const clock = new TestClock();
@@ -16,6 +19,17 @@ test("memory store evicts the least recently used entries past maxBytes", async 
   expect(await store.get(keys[0])).toBeDefined();
   expect(await store.get(keys[1])).toBeUndefined();
   expect(await store.get(keys[3])).toBeDefined();
+});
+
+test("memory store: entries evicted past maxBytes leave the tag index", async () => {
+  const store = memoryStore({ maxBytes: 4000 });
+  const tag = uniqueTag();
+  const keys = Array.from({ length: 4 }, () => uniqueKey());
+  for (const key of keys) await store.set(key, tagged([tag], { body: new Uint8Array(900) }), 60);
+  expect(await store.get(keys[0])).toBeUndefined(); // evicted by the fourth
+  expect(await store.deleteTag(tag)).toBe(3);
+  expect(store.size).toBe(0);
+  expect(store.bytes).toBe(0);
 });
 
 test("memory store refuses an entry larger than its whole budget", async () => {

@@ -8,9 +8,10 @@ import { RedisClient } from "bun";
 import { bunRedis, bunRedisStore } from "../../adapters/bun-redis.ts";
 import { createPostcache } from "../../core/handler.ts";
 import { redisStore } from "../../core/stores/redis.ts";
+import { ALL_TAG } from "../../core/tags.ts";
 import type { CacheStore } from "../../core/types.ts";
 import { freePort } from "../e2e/process.ts";
-import { entry, testStore, uniqueKey } from "./conformance.ts";
+import { entry, tagged, testStore, uniqueKey, uniqueTag } from "./conformance.ts";
 
 const BINARY = Bun.which("redis-server");
 const MISSING = "[redis test] redis-server is not installed: run `test/redis.sh install` (CI runs it before npm test)";
@@ -109,6 +110,7 @@ test("redis-server is installed (test/redis.sh install)", () => {
 
 testStore("redis", {
   create: (clock) => redisStore({ client: bunRedis(requireClient()), prefix, now: clock.now }),
+  capabilities: { tags: true, clear: true },
 });
 
 describe("redis store", () => {
@@ -141,6 +143,83 @@ describe("redis store", () => {
     const garbage = uniqueKey();
     await redis.set(prefix + garbage, new Uint8Array(64).fill(0x7f));
     await expect(store.get(garbage)).rejects.toThrow(/\[postcache\] \[redis\]/);
+  });
+
+  test("a tag's set lives at least as long as its longest entry; the entry's tag list as long as the entry", async () => {
+    const redis = requireClient();
+    const store = redisStore({ client: bunRedis(redis), prefix });
+    const tag = uniqueTag();
+    const [long, short] = [uniqueKey(), uniqueKey()];
+    await store.set(long, tagged([tag]), 120);
+    await store.set(short, tagged([tag]), 5);
+    const setTtl = Number(await redis.send("PTTL", [`${prefix}#tag:${tag}`]));
+    expect(setTtl).toBeGreaterThan(115_000);
+    expect(setTtl).toBeLessThanOrEqual(120_000);
+    expect(Number(await redis.send("PTTL", [`${prefix}#tags:${short}`]))).toBeLessThanOrEqual(5000);
+    expect((await redis.send("SMEMBERS", [`${prefix}#tags:${long}`])) as string[]).toEqual([`${prefix}#tag:${tag}`]);
+    // ALL_TAG is not indexed: a purge of it is a clear.
+    expect(await redis.send("EXISTS", [`${prefix}#tag:${ALL_TAG}`])).toBe(0);
+    expect(await store.deleteTag(tag)).toBe(2);
+    expect(await redis.send("EXISTS", [`${prefix}#tag:${tag}`, `${prefix}#tags:${long}`, `${prefix}#tags:${short}`])).toBe(0);
+  });
+
+  test("entries Redis dropped by itself (eviction) are not counted, and writes prune them from the tag's set", async () => {
+    const redis = requireClient();
+    const store = redisStore({ client: bunRedis(redis), prefix });
+    const tag = uniqueTag();
+    const dropped = Array.from({ length: 50 }, () => uniqueKey());
+    await Promise.all(dropped.map((k) => store.set(k, tagged([tag]), 60)));
+    // What `maxmemory` eviction does: the value goes, the index is not told.
+    await redis.send(
+      "DEL",
+      dropped.map((k) => prefix + k),
+    );
+    const live = Array.from({ length: 100 }, () => uniqueKey());
+    for (const k of live) await store.set(k, tagged([tag]), 60);
+    // Each write drops up to two members whose entries are gone: nearly all 50 are pruned by now.
+    expect(Number(await redis.send("SCARD", [`${prefix}#tag:${tag}`]))).toBeLessThanOrEqual(115);
+    expect(await store.deleteTag(tag)).toBe(100);
+  });
+
+  test("a purge larger than one script batch removes every entry, counted", async () => {
+    const redis = requireClient();
+    const store = redisStore({ client: bunRedis(redis), prefix });
+    const [tag, other] = [uniqueTag(), uniqueTag()];
+    const keys = Array.from({ length: 1200 }, () => uniqueKey());
+    await Promise.all(keys.map((k, i) => store.set(k, tagged(i % 3 ? [tag] : [tag, other]), 60)));
+    expect(await store.deleteTag(tag)).toBe(1200);
+    expect(await store.get(keys[0])).toBeUndefined();
+    expect(await store.get(keys[1199])).toBeUndefined();
+    // Purged entries also left their other tags' sets.
+    expect(await redis.send("EXISTS", [`${prefix}#tag:${other}`])).toBe(0);
+  });
+
+  test("clear deletes only keys under the prefix, whose glob characters match literally", async () => {
+    const redis = requireClient();
+    const store = redisStore({ client: bunRedis(redis), prefix: `${prefix}a*:` });
+    const neighbour = `${prefix}ab:${uniqueKey()}`; // matched by the unescaped pattern "a*:*"
+    await redis.set(neighbour, "not postcache's");
+    const key = uniqueKey();
+    await store.set(key, tagged([uniqueTag()]), 60);
+    await store.clear();
+    expect(await store.get(key)).toBeUndefined();
+    expect(await redis.get(neighbour)).toBe("not postcache's");
+    expect(await redis.send("KEYS", [`${prefix}a\\*:*`])).toEqual([]);
+    await redis.del(neighbour);
+  });
+
+  test("a client without send stores and deletes, but offers no purge by tag", async () => {
+    const redis = requireClient();
+    const store = redisStore({
+      client: { getBuffer: (k) => redis.getBuffer(k), set: (k, v, m, ms) => redis.set(k, v, m, ms), del: (k) => redis.del(k) },
+      prefix,
+    });
+    expect(store.deleteTag).toBeUndefined();
+    expect(store.clear).toBeUndefined();
+    const key = uniqueKey();
+    await store.set(key, tagged([uniqueTag()]), 60);
+    expect((await store.get(key))?.status).toBe(200);
+    expect(await store.delete(key)).toBe(true);
   });
 
   test("a client without getBuffer/set/del is refused at creation", () => {

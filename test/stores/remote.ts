@@ -19,7 +19,13 @@ export function storeTestHandler(makeStore: (now: () => number) => CacheStore | 
     const s = await store;
     const now = request.headers.get("x-test-now");
     if (now) clock = Number(now);
-    const { op, key, ttl, entry } = (await request.json()) as { op: string; key: string; ttl?: number; entry?: unknown };
+    const { op, key, ttl, entry, tag } = (await request.json()) as {
+      op: string;
+      key: string;
+      ttl?: number;
+      entry?: unknown;
+      tag?: string;
+    };
     try {
       if (op === "get") {
         const got = await s.get(key);
@@ -30,6 +36,12 @@ export function storeTestHandler(makeStore: (now: () => number) => CacheStore | 
         return Response.json({});
       }
       if (op === "delete") return Response.json({ removed: await s.delete(key) });
+      if (op === "deleteTag" && s.deleteTag) return Response.json({ removed: await s.deleteTag(tag ?? "") });
+      if (op === "clear" && s.clear) {
+        await s.clear();
+        return Response.json({});
+      }
+      if (op === "deleteTag" || op === "clear") return Response.json({ error: `${s.name} has no ${op}` }, { status: 501 });
       return Response.json({ error: `unknown op ${op}` }, { status: 400 });
     } catch (error) {
       return Response.json({ error: String((error as Error)?.stack ?? error) }, { status: 500 });
@@ -37,7 +49,8 @@ export function storeTestHandler(makeStore: (now: () => number) => CacheStore | 
   };
 }
 
-/** The test side: a CacheStore that forwards every call to `url`, carrying `clock`. */
+/** The test side: a CacheStore that forwards every call to `url`, carrying `clock`. `deleteTag` and
+ * `clear` reject when the store in the runtime has none. */
 export function remoteStore(url: string, clock: TestClock, name = "remote"): CacheStore {
   async function call(body: object): Promise<Record<string, unknown>> {
     const res = await fetch(url, {
@@ -60,6 +73,12 @@ export function remoteStore(url: string, clock: TestClock, name = "remote"): Cac
     },
     async delete(key) {
       return Boolean((await call({ op: "delete", key })).removed);
+    },
+    async deleteTag(tag) {
+      return Number((await call({ op: "deleteTag", tag })).removed);
+    },
+    async clear() {
+      await call({ op: "clear" });
     },
   };
 }

@@ -5,15 +5,24 @@
  */
 import { describe, expect, test } from "bun:test";
 import { getCache } from "@vercel/functions";
-import { type RuntimeCacheLike, runtimeCacheKeyHash, vercelRuntimeCacheStore } from "../../core/stores/vercel-runtime-cache.ts";
-import { entry, TestClock, testStore, uniqueKey } from "./conformance.ts";
+import {
+  type RuntimeCacheLike,
+  runtimeCacheKeyHash,
+  runtimeCacheTag,
+  vercelRuntimeCacheStore,
+} from "../../core/stores/vercel-runtime-cache.ts";
+import { ALL_TAG } from "../../core/tags.ts";
+import { entry, TestClock, tagged, testStore, uniqueKey, uniqueTag } from "./conformance.ts";
 
 let namespaces = 0;
 /** A Runtime Cache as the adapter creates it, in a namespace of its own. */
 const runtimeCache = () => getCache({ namespace: `postcache-test-${namespaces++}`, keyHashFunction: runtimeCacheKeyHash });
 
+// Tags run against getCache's in-memory fallback, whose expireTag deletes matching items at once; it
+// cannot say how many (nor can the deployed cache), so deleteTag resolves -1.
 testStore("vercel-runtime-cache", {
   create: (clock) => vercelRuntimeCacheStore({ cache: runtimeCache(), now: clock.now }),
+  capabilities: { tags: true, tagCounts: false },
 });
 
 /** Two postcache-shaped keys (SHA-256 digests) whose 32-bit djb2 hashes are equal: 42f54ba5. */
@@ -32,6 +41,7 @@ function djb2(key: string): string {
 /** Records what the store hands to the real cache. */
 function spy(cache: RuntimeCacheLike) {
   const sets: { key: string; json: string; options?: { ttl?: number; tags?: string[] } }[] = [];
+  const expired: (string | string[])[] = [];
   const wrapped: RuntimeCacheLike = {
     get: (key) => cache.get(key),
     delete: (key) => cache.delete(key),
@@ -39,8 +49,12 @@ function spy(cache: RuntimeCacheLike) {
       sets.push({ key, json: JSON.stringify(value), options });
       return cache.set(key, value, options);
     },
+    expireTag: (tag) => {
+      expired.push(tag);
+      return cache.expireTag?.(tag) ?? Promise.resolve();
+    },
   };
-  return { wrapped, sets };
+  return { wrapped, sets, expired };
 }
 
 describe("vercel-runtime-cache store", () => {
@@ -96,11 +110,45 @@ describe("vercel-runtime-cache store", () => {
     const { wrapped, sets } = spy(runtimeCache());
     const store = vercelRuntimeCacheStore({ cache: wrapped });
     const many = Array.from({ length: 70 }, (_, i) => `t${i}`);
-    await store.set(uniqueKey(), entry({ tags: ["product:1", "a,b", "x".repeat(257), ...many] }), 90.2);
+    await store.set(uniqueKey(), entry({ tags: ["product:1", "a,b", "x".repeat(257), ...many, ALL_TAG] }), 90.2);
     expect(sets[0].options?.ttl).toBe(91);
-    expect(sets[0].options?.tags).toEqual(["product:1", ...many.slice(0, 63)]);
+    // ALL_TAG first, whatever the order given, so "purge everything" reaches it; 64 tags at most, each 256 bytes.
+    expect(sets[0].options?.tags).toEqual([ALL_TAG, "product:1", "a~2Cb", ...many.slice(0, 61)]);
     await store.set(uniqueKey(), entry(), 30);
     expect(sets[1].options).toEqual({ ttl: 30 });
+  });
+
+  test("runtimeCacheTag keeps common tags, and escapes one-to-one what a header list or a URL query would change", () => {
+    expect(runtimeCacheTag("product:42")).toBe("product:42");
+    expect(runtimeCacheTag("a_b-c.d/e@f")).toBe("a_b-c.d/e@f");
+    expect(runtimeCacheTag("a,b&c=d#e%f+g?h")).toBe("a~2Cb~26c~3Dd~23e~25f~2Bg~3Fh");
+    expect(runtimeCacheTag("café~")).toBe("caf~C3~A9~7E");
+    const tricky = ["a~2Cb", "a,b", "a~b", "~7E", "~"];
+    expect(new Set(tricky.map(runtimeCacheTag)).size).toBe(tricky.length);
+    for (const tag of tricky) expect(runtimeCacheTag(tag)).toMatch(/^[A-Za-z0-9_.:/@~-]+$/);
+  });
+
+  test("deleteTag is expireTag with the tag as set, and cannot count (-1)", async () => {
+    const { wrapped, sets, expired } = spy(runtimeCache());
+    const store = vercelRuntimeCacheStore({ cache: wrapped });
+    const [key, other] = [uniqueKey(), uniqueKey()];
+    const tag = `${uniqueTag()}&x=1`;
+    await store.set(key, tagged([tag]), 60);
+    await store.set(other, tagged([uniqueTag()]), 60);
+    expect(sets[0].options?.tags).toEqual([ALL_TAG, runtimeCacheTag(tag)]);
+    expect(await store.deleteTag?.(tag)).toBe(-1);
+    expect(expired).toEqual([runtimeCacheTag(tag)]);
+    expect(await store.get(key)).toBeUndefined();
+    expect(await store.get(other)).toBeDefined();
+    // A tag that could never be attached (over 256 bytes as sent) reaches nothing: no call.
+    expect(await store.deleteTag?.("%".repeat(100))).toBe(0);
+    expect(expired).toHaveLength(1);
+  });
+
+  test("without expireTag on the cache, the store offers no purge by tag", () => {
+    const cache = runtimeCache();
+    const store = vercelRuntimeCacheStore({ cache: { get: cache.get, set: cache.set, delete: cache.delete } });
+    expect(store.deleteTag).toBeUndefined();
   });
 
   test("expiry follows the store's clock even while the backend still holds the item", async () => {
