@@ -9,6 +9,9 @@ export { isMutationPath } from "./exclusions.ts";
 export { createPostcache, handlePost, type Postcache } from "./handler.ts";
 export { type CacheKey, cacheKey, KEY_PATH } from "./key.ts";
 export * from "./options.ts";
+// The protocols themselves (graphql, jsonRpc, soap) are their own entry, postcache/protocols, so that
+// bundles which do not use them carry none of their code.
+export { type BodyClass, classifyBody, type Protocol, type ProtocolContext } from "./protocols/protocol.ts";
 export { type CacheApiStoreOptions, type CacheLike, cacheApiStore } from "./stores/cache-api.ts";
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./stores/memory.ts";
 export { DEFAULT_REDIS_PREFIX, type RedisLike, type RedisStoreOptions, redisStore } from "./stores/redis.ts";

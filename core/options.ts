@@ -1,3 +1,4 @@
+import type { Protocol } from "./protocols/protocol.ts";
 import { isTag } from "./tags.ts";
 import type { ResultInfo, Sha256 } from "./types.ts";
 
@@ -103,6 +104,10 @@ export interface PostcacheOptions {
   handshakeBodyTtl?: number;
   /** Add `Server-Timing` (cache lookup, origin, total) to POST/QUERY answers. Default true. */
   serverTiming?: boolean;
+  /** Protocols whose operations decide what is cached: `graphql()`, `jsonRpc()`, `soap()` from
+   * `postcache/protocols` (docs/protocols.md). The first whose paths match and that claims the body
+   * decides. Default: none. */
+  protocols?: Protocol[];
 }
 
 const MiB = 1024 * 1024;
@@ -204,6 +209,7 @@ export interface ResolvedOptions {
   handshake: boolean;
   handshakeBodyTtl: number;
   serverTiming: boolean;
+  protocols: Protocol[];
 }
 
 /** The error thrown for a bad option, naming it, at factory time. */
@@ -241,6 +247,11 @@ export function resolveOptions(options: PostcacheOptions = {}): ResolvedOptions 
   const o = options;
   const keyHeaders = headerNames("keyHeaders", o.keyHeaders, DEFAULT_KEY_HEADERS);
   const forwardedHeaders = headerNames("forwardedHeaders", o.forwardedHeaders, DEFAULT_FORWARDED_HEADERS);
+  const mutationVerbs = new Set(
+    o.mutationVerbs === false
+      ? []
+      : strings("mutationVerbs", o.mutationVerbs, DEFAULT_MUTATION_VERBS).map((v) => v.toLowerCase()),
+  );
   return {
     maxBodyBytes: count("maxBodyBytes", o.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 0),
     maxResponseBytes: count("maxResponseBytes", o.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES, 0),
@@ -251,11 +262,7 @@ export function resolveOptions(options: PostcacheOptions = {}): ResolvedOptions 
     ignoreBodyFields: strings("ignoreBodyFields", o.ignoreBodyFields, []).map((path) => path.split(".")),
     include: patterns("include", o.include),
     exclude: patterns("exclude", o.exclude),
-    mutationVerbs: new Set(
-      o.mutationVerbs === false
-        ? []
-        : strings("mutationVerbs", o.mutationVerbs, DEFAULT_MUTATION_VERBS).map((v) => v.toLowerCase()),
-    ),
+    mutationVerbs,
     methodOverrideHeaders: headerNames("methodOverrideHeaders", o.methodOverrideHeaders, DEFAULT_METHOD_OVERRIDE_HEADERS),
     credentialHeaders: headerNames("credentialHeaders", o.credentialHeaders, DEFAULT_CREDENTIAL_HEADERS),
     scope: fn("scope", o.scope),
@@ -279,6 +286,7 @@ export function resolveOptions(options: PostcacheOptions = {}): ResolvedOptions 
     handshake: flag("handshake", o.handshake, true),
     handshakeBodyTtl: count("handshakeBodyTtl", o.handshakeBodyTtl, 3600, 1),
     serverTiming: flag("serverTiming", o.serverTiming, true),
+    protocols: protocols(o.protocols),
   };
 }
 
@@ -331,7 +339,25 @@ const OPTION_NAMES: Record<keyof PostcacheOptions, true> = {
   handshake: true,
   handshakeBodyTtl: true,
   serverTiming: true,
+  protocols: true,
 };
+
+function protocols(value: unknown): Protocol[] {
+  if (value === undefined) return [];
+  const ok = (p: Protocol) =>
+    typeof p === "object" &&
+    p !== null &&
+    typeof p.name === "string" &&
+    Array.isArray(p.paths) &&
+    typeof p.classify === "function";
+  if (!Array.isArray(value) || !value.every(ok)) {
+    throw new PostcacheOptionError(
+      "protocols",
+      `must be an array of protocols from postcache/protocols, e.g. [graphql()] (got ${describe(value)})`,
+    );
+  }
+  return value;
+}
 
 function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
