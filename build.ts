@@ -56,6 +56,8 @@ export const LIB_ENTRIES: Record<string, string> = {
   deno: "adapters/deno.ts",
   bun: "adapters/bun.ts",
   "bun-redis": "adapters/bun-redis.ts",
+  client: "core/client.ts",
+  protocols: "core/protocols/index.ts",
 };
 
 /**

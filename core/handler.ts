@@ -11,6 +11,7 @@ import { bypassReason, hasCredentials } from "./exclusions.ts";
 import {
   BODY_OMITTED_HEADER,
   BODY_OMITTED_VALUE,
+  type BodyRequiredReason,
   bodyKey,
   etagFor,
   noneMatch,
@@ -22,7 +23,8 @@ import { storableHeaders } from "./hop-by-hop.ts";
 import { type CacheKey, cacheKey } from "./key.ts";
 import { concat, type PostcacheOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { freshness, storeTtl, whyNotStorable } from "./policy.ts";
-import { problemJson, problemText } from "./problem.ts";
+import { corsEcho, problemJson, problemText } from "./problem.ts";
+import { type BodyClass, classifyBody } from "./protocols/protocol.ts";
 import { createStats, type StatsSnapshot } from "./stats.ts";
 import { tagsOf } from "./tags.ts";
 import type { CacheEntry, CacheOutcome, CacheStore, Fetcher, RequestContext } from "./types.ts";
@@ -58,6 +60,10 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
   const o = resolveOptions(options);
   const stats = createStats(o.now);
   const invalidating = o.rules.some((rule) => rule.invalidates.length > 0);
+  const protocols = o.protocols.length > 0;
+  const protocolContext = { sha256: o.sha256, mutationVerbs: o.mutationVerbs };
+  /** A protocol's key body is canonical already: it is keyed as it is. */
+  const protocolKeyOptions: ResolvedOptions = { ...o, canonicalJson: false };
   /** Identical misses in flight: key → what the leader's origin call gave. */
   const inflight = new Map<string, Promise<Shared>>();
 
@@ -71,6 +77,17 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     // Every other method passes through untouched (RFC 9110 §9.2.1: only safe methods are ours to reuse),
     // though a successful unsafe one may purge the tags a rule names.
     if (!CACHED_METHODS.has(method)) {
+      // The handshake is for POST and QUERY: any other request without its body must not reach the origin.
+      if (request.headers.get(BODY_OMITTED_HEADER)?.trim().toLowerCase() === BODY_OMITTED_VALUE) {
+        return problemJson(
+          412,
+          "body-required",
+          "Send the full request",
+          `the digest handshake is for POST and QUERY, not ${method}`,
+          corsEcho(request),
+          { reason: "not-cached" },
+        );
+      }
       const response = await forward(fetcher, request);
       if (invalidating && !SAFE_METHODS.has(method)) invalidate(request, response, store, context);
       return response;
@@ -106,8 +123,8 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
       return response;
     };
     /** A digest-only request postcache cannot complete from what it holds: ask for the full request. */
-    const bodyRequired = (why: string) =>
-      finish(problemJson(412, "body-required", "Send the full request", why), "BYPASS", {
+    const bodyRequired = (reason: BodyRequiredReason, why: string) =>
+      finish(problemJson(412, "body-required", "Send the full request", why, corsEcho(request), { reason }), "BYPASS", {
         fwd: "bypass",
         detail: "body-required",
       });
@@ -129,7 +146,8 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     // caching is the operator's explicit choice through `scope`.
     if (!reason && scope === undefined && hasCredentials(request, o)) reason = "credentials";
     const omitted = request.headers.get(BODY_OMITTED_HEADER)?.trim().toLowerCase() === BODY_OMITTED_VALUE;
-    if (reason) return omitted ? bodyRequired(`this request is not cached here (${reason})`) : bypass(request, reason);
+    if (reason)
+      return omitted ? bodyRequired("not-cached", `this request is not cached here (${reason})`) : bypass(request, reason);
 
     // 2. The body: kept from an earlier request (digest handshake), or read under the cap. Past the cap
     // the request streams to the origin and nothing is cached.
@@ -137,10 +155,13 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     let headers = request.headers;
     const claimed = sha256FromContentDigest(request.headers.get("content-digest"));
     if (omitted) {
-      if (!o.handshake) return bodyRequired("the digest handshake is switched off here");
-      if (!claimed) return bodyRequired("Content-Digest with sha-256 is required with Postcache-Body: omitted");
-      const kept = await storeGet(store, bodyKey(url.origin, claimed));
-      if (!kept || !sameBytes(await sha256Of(kept.body, o.sha256), claimed)) return bodyRequired("this body is not known here");
+      if (!o.handshake) return bodyRequired("handshake-off", "the digest handshake is switched off here");
+      if (!claimed)
+        return bodyRequired("digest-required", "Content-Digest with sha-256 is required with Postcache-Body: omitted");
+      const kept = await storeGet(store, await bodyKey(url.origin, claimed, scope, o.sha256));
+      if (!kept || !sameBytes(await sha256Of(kept.body, o.sha256), claimed)) {
+        return bodyRequired("unknown-body", "this body is not known here");
+      }
       bytes = kept.body;
       headers = new Headers(request.headers);
       headers.delete(BODY_OMITTED_HEADER);
@@ -160,18 +181,29 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
       // RFC 9530 §2: a Content-Digest that does not match the content is an error; nothing is stored.
       if (claimed) {
         if (!sameBytes(await sha256Of(bytes, o.sha256), claimed)) {
-          return finish(problemJson(400, "digest-mismatch", "Content-Digest does not match the body"), "BYPASS", {
-            fwd: "bypass",
-            detail: "digest-mismatch",
-          });
+          return finish(
+            problemJson(400, "digest-mismatch", "Content-Digest does not match the body", undefined, corsEcho(request)),
+            "BYPASS",
+            {
+              fwd: "bypass",
+              detail: "digest-mismatch",
+            },
+          );
         }
-        if (o.handshake) keepBody(store, url.origin, claimed, bytes, request.headers, context);
+        if (o.handshake) keepBody(store, await bodyKey(url.origin, claimed, scope, o.sha256), bytes, request.headers, context);
       }
     }
     const toOrigin = () => originRequest(request, headers, bytes);
 
-    // 3. The key, and what the cache holds under it.
-    key = await cacheKey(method, url, headers, bytes, scope, o);
+    // 3. GraphQL, JSON-RPC, SOAP: the operation inside the body decides, and says what the key holds.
+    const protocol = protocols ? await classifyBody(o.protocols, url, headers, bytes, protocolContext, o.onError) : undefined;
+    if (protocol?.bypass) return bypass(toOrigin(), protocol.bypass);
+
+    // 4. The key, and what the cache holds under it. A protocol's name joins the method (RFC 9110 §9.1: a
+    // method is a token, so no request has `POST graphql` for one): its keys never meet raw-body keys.
+    key = protocol
+      ? await cacheKey(`${method} ${protocol.protocol}`, url, headers, protocol.keyBody ?? bytes, scope, protocolKeyOptions)
+      : await cacheKey(method, url, headers, bytes, scope, o);
     const requestCc = parseCacheControl(headers.get("cache-control"));
     // RFC 9111 §5.2.1.4 (no-cache), §5.2.1.1 (max-age=0), §5.4 (Pragma only without Cache-Control).
     const revalidate =
@@ -188,14 +220,16 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
       if (entry && !varyMatches(entry, headers)) fwd = "vary-miss";
       else if (entry) {
         const age = ageOf(entry);
-        if (age < entry.ttl) return finish(replay(entry, age, headers), "HIT", { hit: true, ttl: entry.ttl - age }, entry);
+        if (age < entry.ttl)
+          return finish(replay(entry, age, headers, protocol), "HIT", { hit: true, ttl: entry.ttl - age }, entry);
         if (age < entry.ttl + entry.staleWhileRevalidate) {
           if (!inflight.has(key.url)) {
-            const refresh = fetchAndStore(store, fetcher, toOrigin(), key, path, headers, context);
-            context.waitUntil?.(refresh.then((r) => r.response.body?.cancel()).catch(() => {}));
+            const refresh = fetchAndStore(store, fetcher, toOrigin(), key, path, headers, context, protocol);
+            const refreshed = refresh.then((r) => r.response.body?.cancel()).catch(() => {});
+            context.waitUntil?.(refreshed);
           }
           return finish(
-            replay(entry, age, headers, true),
+            replay(entry, age, headers, protocol, true),
             "STALE",
             { fwd: "stale", ttl: entry.ttl - age, detail: "stale-while-revalidate" },
             entry,
@@ -210,22 +244,27 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
       return finish(problem(504, "not in cache (only-if-cached)"), "MISS", { fwd, detail: "only-if-cached" });
     }
 
-    // 4. Join an identical request already in flight, when its answer can be shared.
+    // 5. Join an identical request already in flight, when its answer can be shared.
     const pending = o.coalesce && !revalidate ? inflight.get(key.url) : undefined;
     if (pending) {
       const shared = await pending;
       collapsed = true;
       if (shared.entry && varyMatches(shared.entry, headers)) {
-        return finish(replay(shared.entry, ageOf(shared.entry), headers), "MISS", { fwd, collapsed: true }, shared.entry);
+        return finish(
+          replay(shared.entry, ageOf(shared.entry), headers, protocol),
+          "MISS",
+          { fwd, collapsed: true },
+          shared.entry,
+        );
       }
       // The origin just failed for this very request: a usable stale copy beats asking it again.
       if (shared.failure && stale) return serveStaleOnError(stale, shared.failure);
       collapsed = false;
     }
 
-    // 5. The origin.
+    // 6. The origin.
     const originStarted = elapsedClock();
-    const result = await fetchAndStore(store, fetcher, toOrigin(), key, path, headers, context);
+    const result = await fetchAndStore(store, fetcher, toOrigin(), key, path, headers, context, protocol);
     timing.origin = elapsedClock() - originStarted;
     if (result.failure && stale) {
       result.response.body?.cancel();
@@ -238,7 +277,7 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     function serveStaleOnError(entry: CacheEntry, failure: OriginFailure): Response {
       const age = ageOf(entry);
       return finish(
-        replay(entry, age, headers, true),
+        replay(entry, age, headers, protocol, true),
         "STALE",
         {
           fwd: "stale",
@@ -253,14 +292,7 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
   }
 
   /** Keeps a request body under its digest, so later digest-only requests can be answered. */
-  function keepBody(
-    store: CacheStore,
-    origin: string,
-    digest: Uint8Array,
-    body: Uint8Array,
-    headers: Headers,
-    context: RequestContext,
-  ) {
+  function keepBody(store: CacheStore, key: string, body: Uint8Array, headers: Headers, context: RequestContext) {
     const contentType = headers.get("content-type");
     const entry: CacheEntry = {
       status: 200,
@@ -271,7 +303,9 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
       staleWhileRevalidate: 0,
       staleIfError: 0,
     };
-    context.waitUntil?.(storeSet(store, bodyKey(origin, digest), entry, o.handshakeBodyTtl));
+    // Started here, not inside `waitUntil?.(...)`: an optional call skips evaluating its argument.
+    const keeping = storeSet(store, key, entry, o.handshakeBodyTtl);
+    context.waitUntil?.(keeping);
   }
 
   /** After a successful unsafe request, purges the tags the first matching rule names (in the background). */
@@ -284,7 +318,7 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     const deleteTag = store.deleteTag.bind(store);
     const purging = Promise.all(
       rule.invalidates.map((tag) =>
-        bounded(deleteTag(tag), o.storeTimeoutMs, `${store.name}.deleteTag`).catch((error) =>
+        bounded(deleteTag(tag, { origin: url.origin }), o.storeTimeoutMs, `${store.name}.deleteTag`).catch((error) =>
           o.onError(error, "store.deleteTag"),
         ),
       ),
@@ -323,6 +357,7 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     path: string,
     requestHeaders: Headers,
     context: RequestContext,
+    protocol?: BodyClass,
   ): Promise<OriginResult> {
     let share!: (shared: Shared) => void;
     const shared = new Promise<Shared>((resolve) => {
@@ -367,7 +402,17 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     const vary = varyOf(response.headers, requestHeaders, o.keyedHeaders);
     const tags = tagsOf(response.headers, o.rules.find((r) => r.match.some((re) => re.test(path)))?.tags);
     const [toClient, toCache] = response.body ? response.body.tee() : [null, null];
-    const storing = collect(toCache, o.maxResponseBytes)
+    const collected = collect(toCache, o.maxResponseBytes);
+    // A protocol answer (GraphQL `errors`, a JSON-RPC `error`) is read in full before the client is told
+    // whether it is stored; one that is not is not shared, and waiters ask for themselves.
+    const rejected =
+      protocol?.rejectAnswer &&
+      (await protocol.rejectAnswer(
+        response,
+        collected.catch(() => undefined),
+      ));
+    if (rejected) return notShared({ response: new Response(toClient, response), stored: false, detail: rejected });
+    const storing = collected
       .then(async (body) => {
         if (!body) return share({});
         // A validator for If-None-Match on later hits (RFC 9110 §8.8.3), unless the origin gave one.
@@ -412,10 +457,14 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
   }
 
   /** A response from a stored entry, with `Age` (RFC 9111 §5.1) and, when stale, `Warning: 110`; a 304
-   * when the request's If-None-Match matches it (RFC 9110 §13.1.2, §15.4.5). */
-  function replay(entry: CacheEntry, age: number, requestHeaders: Headers, isStale = false): Response {
+   * when the request's If-None-Match matches it (RFC 9110 §13.1.2, §15.4.5). A protocol may rewrite the
+   * body for this request (JSON-RPC's `id`). */
+  function replay(entry: CacheEntry, age: number, requestHeaders: Headers, protocol?: BodyClass, isStale = false): Response {
     const headers = new Headers(entry.headers);
     headers.set("age", String(Math.floor(age)));
+    const body = protocol?.replayBody ? protocol.replayBody(entry.body) : entry.body;
+    // Rewritten bytes are not the representation the stored validator names (RFC 9110 §8.8.3).
+    if (body !== entry.body) headers.delete("etag");
     if (isStale && o.staleWarning) headers.append("warning", '110 - "Response is Stale"');
     if (entry.status === 200 && noneMatch(requestHeaders.get("if-none-match"), headers.get("etag") ?? undefined)) {
       const notModified = new Headers();
@@ -425,7 +474,7 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
       }
       return new Response(null, { status: 304, headers: notModified });
     }
-    return new Response(NULL_BODY_STATUSES.has(entry.status) ? null : (entry.body as Uint8Array<ArrayBuffer>), {
+    return new Response(NULL_BODY_STATUSES.has(entry.status) ? null : (body as Uint8Array<ArrayBuffer>), {
       status: entry.status,
       headers,
     });

@@ -15,6 +15,9 @@
  * (RFC 9530 §2): a mismatch is a 400 and nothing is stored.
  */
 import { KEY_PATH, toHex } from "./key.ts";
+
+const encoder = new TextEncoder();
+
 import type { Sha256 } from "./types.ts";
 
 /** The request header saying the body was left out on purpose. */
@@ -56,10 +59,15 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-/** Where a request body with this digest is kept, beside the answers, on the request's origin. */
-export function bodyKey(origin: string, digest: Uint8Array): string {
-  return `${origin}${KEY_PATH}body/${toHex(digest)}`;
+/** Where a request body with this digest is kept, beside the answers, on the request's origin; per user
+ * when a scope is set, so one user's 200 or 412 never tells whether another user sent that body. */
+export async function bodyKey(origin: string, digest: Uint8Array, scope: string | undefined, sha256: Sha256): Promise<string> {
+  const key = `${origin}${KEY_PATH}body/${toHex(digest)}`;
+  return scope === undefined ? key : `${key}/${toHex(await sha256Of(encoder.encode(scope), sha256))}`;
 }
+
+/** Why a digest-only request gets the 412: the problem's `reason` member, for clients to act on. */
+export type BodyRequiredReason = "not-cached" | "handshake-off" | "digest-required" | "unknown-body";
 
 /** A strong validator for a stored answer (RFC 9110 §8.8.3): its body's digest, shortened. */
 export async function etagFor(body: Uint8Array, sha256: Sha256): Promise<string> {

@@ -112,3 +112,49 @@ describe("ETag and If-None-Match on cached answers", () => {
     expect((await h.send(full(BODY, { "if-none-match": 'W/"v7"' }))).status).toBe(304);
   });
 });
+
+describe("digest handshake: edges of the edge side", () => {
+  test("bodies are kept without waitUntil too (Bun, Deno): the optional call must not skip the write", async () => {
+    const { h } = setup();
+    const store = h.store;
+    const answer = async () => new Response("x", { headers: { "cache-control": "max-age=60" } });
+    await (await h.postcache.handle(full(), store, answer)).text();
+    await Bun.sleep(10);
+    const res = await h.postcache.handle(digestOnly(), store, answer);
+    expect(res.status).toBe(200);
+  });
+
+  test("every 412 says why in `reason`", async () => {
+    const reasons = async (h: ReturnType<typeof setup>["h"], request: Request) => (await (await h.send(request)).json()).reason;
+    expect(await reasons(setup().h, digestOnly())).toBe("unknown-body");
+    expect(await reasons(setup({ handshake: false }).h, digestOnly())).toBe("handshake-off");
+    expect(await reasons(setup().h, digestOnly(BODY, {}, "/cart/add"))).toBe("not-cached");
+    expect(await reasons(setup().h, digestOnly(BODY, { "content-digest": "sha-512=:AAAA:" }))).toBe("digest-required");
+  });
+
+  test("other methods without their body are refused, never forwarded empty", async () => {
+    const { h, bodies } = setup();
+    const res = await h.send(new Request(`${ORIGIN}/search`, { method: "PUT", headers: { "postcache-body": "omitted" } }));
+    expect(res.status).toBe(412);
+    expect((await res.json()).reason).toBe("not-cached");
+    expect(bodies).toEqual([]);
+  });
+
+  test("the 412 and the digest 400 echo Origin for CORS; without Origin they add nothing", async () => {
+    const { h } = setup();
+    const withOrigin = await h.send(digestOnly(BODY, { origin: "https://app.example" }));
+    expect(withOrigin.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(withOrigin.headers.get("vary")).toBe("Origin");
+    const mismatch = await h.send(full(BODY, { "content-digest": digestOf("x"), origin: "https://app.example" }));
+    expect(mismatch.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect((await h.send(digestOnly())).headers.has("access-control-allow-origin")).toBe(false);
+  });
+
+  test("with a scope, kept bodies are per user: one user's full request does not answer another's digest", async () => {
+    const { h } = setup({ scope: (r: Request) => r.headers.get("authorization") ?? undefined });
+    await (await h.send(full(BODY, { authorization: "alice" }))).text();
+    await h.settle();
+    expect((await h.send(digestOnly(BODY, { authorization: "bob" }))).status).toBe(412);
+    expect((await h.send(digestOnly(BODY, { authorization: "alice" }))).status).toBe(200);
+  });
+});
