@@ -25,16 +25,19 @@ export function originFetcher(
     const headers = new Headers(request.headers);
     headers.delete("host");
     if (!headers.has("x-forwarded-host")) headers.set("x-forwarded-host", url.host);
-    return fetchImpl(
-      new Request(target, {
-        method: request.method,
-        headers,
-        body: request.body,
-        redirect: "manual",
-        signal: request.signal,
-        duplex: "half",
-      } as RequestInit),
-      init,
-    );
+    return fetchImpl(retarget(request, target, headers), init);
   };
+}
+
+/** `request` sent to `target` with `headers`: its body streamed on, its redirects handed back, not followed. */
+export function retarget(request: Request, target: URL | string, headers: Headers): Request {
+  // `duplex: "half"` is required by the Fetch standard for a streaming request body.
+  return new Request(target, {
+    method: request.method,
+    headers,
+    body: request.body,
+    redirect: "manual",
+    signal: request.signal,
+    duplex: "half",
+  } as RequestInit);
 }

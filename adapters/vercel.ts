@@ -16,7 +16,7 @@ import { getCache, next, waitUntil } from "@vercel/functions";
 import { createPostcache, type PostcacheOptions } from "../core/index.ts";
 import { runtimeCacheKeyHash, vercelRuntimeCacheStore } from "../core/stores/vercel-runtime-cache.ts";
 import type { CacheStore, Fetcher, RequestContext } from "../core/types.ts";
-import { originFetcher } from "./origin.ts";
+import { originFetcher, retarget } from "./origin.ts";
 
 export interface VercelOptions extends PostcacheOptions {
   /**
@@ -70,14 +70,5 @@ export function postcacheVercel({
 const selfFetcher: Fetcher = (request) => {
   const headers = new Headers(request.headers);
   headers.set(SUBREQUEST_HEADER, "1");
-  return fetch(
-    new Request(request.url, {
-      method: request.method,
-      headers,
-      body: request.body,
-      redirect: "manual",
-      signal: request.signal,
-      duplex: "half",
-    } as RequestInit),
-  );
+  return fetch(retarget(request, request.url, headers));
 };

@@ -60,3 +60,22 @@ function streamOf(chunks: Uint8Array[], rest?: ReadableStreamDefaultReader<Uint8
     },
   });
 }
+
+/** Reads `stream` in full, or returns undefined (and cancels it) past `max` bytes. */
+export async function readAll(stream: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array | undefined> {
+  if (!stream) return EMPTY;
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return chunks.length === 1 ? chunks[0] : concat(chunks);
+}

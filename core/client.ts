@@ -11,6 +11,7 @@
  * browsers, Node, Deno, Bun and edge runtimes. Send it only to URLs served through postcache: anything
  * else would receive the digest-only request with its empty body.
  */
+import { readAll } from "./body.ts";
 import { BODY_OMITTED_HEADER, BODY_OMITTED_VALUE, BODY_REQUIRED_PROBLEM } from "./handshake.ts";
 
 /** Below this, a body travels whole: a request that fits in one TCP segment (MSS ~1460 bytes) with its
@@ -119,7 +120,7 @@ export function createPostcacheClient(options: PostcacheClientOptions = {}): Pos
     if (!tryDigest && !answers) return send(request);
 
     // Read a copy, so the caller's body is still there, unread, if it is too large to handle.
-    const bytes = await readCapped(request.clone().body, maxBodyBytes);
+    const bytes = await readAll(request.clone().body, maxBodyBytes);
     if (!bytes || (bytes.byteLength < minBodyBytes && !answers)) return send(request);
     const digest = await contentDigest(bytes);
     const conditional = CONDITIONAL_HEADERS.some((h) => request.headers.has(h));
@@ -180,7 +181,7 @@ async function bodyRequired(response: Response): Promise<{ off: boolean } | unde
   if (!/^application\/problem\+json\b/i.test(response.headers.get("content-type") ?? "")) return undefined;
   if (Number(response.headers.get("content-length") ?? 0) > MAX_PROBLEM_BYTES) return undefined;
   // A failed read (an abort, a reset) is the caller's error, as it would be with fetch; bad JSON is not ours.
-  const text = new TextDecoder().decode(await readCapped(response.clone().body, MAX_PROBLEM_BYTES));
+  const text = new TextDecoder().decode(await readAll(response.clone().body, MAX_PROBLEM_BYTES));
   let problem: { type?: unknown; reason?: unknown };
   try {
     problem = JSON.parse(text);
@@ -238,7 +239,7 @@ function answerCache(options: AnswerCacheOptions) {
         return;
       }
       const headers = [...response.headers].filter(([name]) => !WIRE_HEADERS.has(name));
-      const read = readCapped(response.clone().body, maxBytes)
+      const read = readAll(response.clone().body, maxBytes)
         .then((body) => {
           if (body) put(key, { etag, status: response.status, statusText: response.statusText, headers, body });
           else remove(key);
@@ -262,32 +263,6 @@ function answerCache(options: AnswerCacheOptions) {
       });
     },
   };
-}
-
-/** Reads `stream` in full, or returns undefined (and cancels it) past `max` bytes. */
-async function readCapped(stream: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array | undefined> {
-  if (!stream) return EMPTY;
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
 }
 
 function isRequest(value: unknown): value is Request {

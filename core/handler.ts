@@ -4,7 +4,7 @@
  * every store call is bounded by a timeout and fails open to the origin.
  */
 import { adminResponse } from "./admin.ts";
-import { type BodyRead, declaredLength, readBodyCapped } from "./body.ts";
+import { type BodyRead, declaredLength, readAll, readBodyCapped } from "./body.ts";
 import { parseCacheControl } from "./cache-control.ts";
 import { type CacheStatusParams, cacheStatus } from "./cache-status.ts";
 import { bypassReason, hasCredentials } from "./exclusions.ts";
@@ -21,7 +21,7 @@ import {
 } from "./handshake.ts";
 import { storableHeaders } from "./hop-by-hop.ts";
 import { type CacheKey, cacheKey } from "./key.ts";
-import { concat, type PostcacheOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
+import { type PostcacheOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { freshness, storeTtl, whyNotStorable } from "./policy.ts";
 import { corsEcho, problemJson, problemText } from "./problem.ts";
 import { type BodyClass, classifyBody } from "./protocols/protocol.ts";
@@ -402,7 +402,7 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     const vary = varyOf(response.headers, requestHeaders, o.keyedHeaders);
     const tags = tagsOf(response.headers, o.rules.find((r) => r.match.some((re) => re.test(path)))?.tags);
     const [toClient, toCache] = response.body ? response.body.tee() : [null, null];
-    const collected = collect(toCache, o.maxResponseBytes);
+    const collected = readAll(toCache, o.maxResponseBytes);
     // A protocol answer (GraphQL `errors`, a JSON-RPC `error`) is read in full before the client is told
     // whether it is stored; one that is not is not shared, and waiters ask for themselves.
     const rejected =
@@ -618,25 +618,6 @@ function holdUntil(settled: Promise<unknown>): TransformStream<Uint8Array, Uint8
 }
 
 function noop(): void {}
-
-/** Reads `stream` in full, or returns undefined (and cancels it) past `max` bytes. */
-async function collect(stream: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array | undefined> {
-  if (!stream) return new Uint8Array(0);
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return chunks.length === 1 ? chunks[0] : concat(chunks);
-}
 
 /** The request header values a response varies on (RFC 9111 §4.1), beyond those already keyed. */
 function varyOf(responseHeaders: Headers, requestHeaders: Headers, keyed: string[]): [string, string | null][] {
