@@ -1,0 +1,46 @@
+/** What a run measures: the cells, the rounds and the slice length (see docs/benchmarks.md). */
+import type { Plan } from "./report.ts";
+import type { SystemId } from "./systems.ts";
+
+export interface PlanOptions {
+  quick?: boolean;
+  /** A patched postcache runs beside the real one in every cell. */
+  variant?: string;
+  rounds?: number;
+  seconds?: number;
+  /** Only the cells whose id matches. */
+  cells?: RegExp;
+}
+
+/** Seconds a plan's load takes (slices only; a slice costs about 0.15 s more than its length). */
+export function loadSeconds(plan: Plan): number {
+  const slices = plan.cells.reduce((n, c) => n + c.systems.length, 0) * plan.rounds;
+  return slices * (plan.seconds + 0.15);
+}
+
+/**
+ * What is measured. Each cell is one load shape; in every round each of its systems gets one slice,
+ * back to back, in an order rotated per round. The full plan is sized to stay under 10 minutes.
+ */
+export function makePlan(args: PlanOptions): Plan {
+  const caches: SystemId[] = args.variant ? ["nginx", "postcache", "variant", "naive"] : ["nginx", "postcache", "naive"];
+  const cells: Plan["cells"] = [];
+  const sizes = [1024, 16 * 1024];
+  const concurrencies = args.quick ? [16] : [1, 16, 64];
+  for (const bytes of sizes) {
+    for (const connections of concurrencies) {
+      // To fit 10 minutes: the references (pass-through, origin) only at c16, the naive worker not at c1.
+      const systems: SystemId[] =
+        connections === 16
+          ? [...caches, "nginx-pass", "origin"]
+          : connections === 1
+            ? caches.filter((s) => s !== "naive")
+            : caches;
+      cells.push({ id: `hit-${bytes}-c${connections}`, kind: "hit", bytes, connections, systems });
+    }
+  }
+  for (const bytes of sizes) cells.push({ id: `miss-${bytes}-c16`, kind: "miss", bytes, connections: 16, systems: caches });
+  cells.push({ id: "slow-1024-c16", kind: "slow", bytes: 1024, connections: 16, systems: ["origin", ...caches] });
+  const chosen = args.cells ? cells.filter((c) => args.cells?.test(c.id)) : cells;
+  return { cells: chosen, rounds: args.rounds ?? (args.quick ? 3 : 5), seconds: args.seconds ?? (args.quick ? 1 : 3) };
+}
