@@ -23,7 +23,8 @@ export function declaredLength(headers: Headers): number | undefined {
 export async function readBodyCapped(request: Request, max: number, declared: number | undefined): Promise<BodyRead> {
   if (request.body === null) return { kind: "buffered", bytes: EMPTY };
   if (declared !== undefined && declared <= max) {
-    const bytes = new Uint8Array(await request.arrayBuffer());
+    // Fetch's bytes() gives the Uint8Array directly where the runtime has it.
+    const bytes = typeof request.bytes === "function" ? await request.bytes() : new Uint8Array(await request.arrayBuffer());
     if (bytes.byteLength <= max) return { kind: "buffered", bytes };
     // The header lied and the runtime let it: forward what we hold, and cache nothing.
     return { kind: "overflow", stream: streamOf([bytes]) };

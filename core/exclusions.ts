@@ -7,10 +7,19 @@ import type { ResolvedOptions } from "./options.ts";
 
 /** The reason `request` must bypass the cache, judged from its URL and headers alone. */
 export function bypassReason(request: Request, path: string, pathname: string, options: ResolvedOptions): string | undefined {
+  return pathBypassReason(path, pathname, options) ?? headerBypassReason(request.headers, options);
+}
+
+/** The URL-only part of `bypassReason`: the same path always gets the same answer. */
+export function pathBypassReason(path: string, pathname: string, options: ResolvedOptions): string | undefined {
   if (options.exclude.some((re) => re.test(path))) return "excluded";
   if (options.include.length > 0 && !options.include.some((re) => re.test(path))) return "not-included";
   if (isMutationPath(pathname, options.mutationVerbs)) return "mutation";
-  const headers = request.headers;
+  return undefined;
+}
+
+/** The header part of `bypassReason`. */
+export function headerBypassReason(headers: Headers, options: ResolvedOptions): string | undefined {
   // A POST that claims to be a PUT or DELETE is one (Google, Microsoft and Rails conventions).
   if (options.methodOverrideHeaders.some((h) => headers.has(h))) return "method-override";
   // RFC 9111 §5.2.1.5: no-store in a request forbids storing the request or its response.

@@ -7,7 +7,7 @@ import { adminResponse } from "./admin.ts";
 import { type BodyRead, declaredLength, readAll, readBodyCapped } from "./body.ts";
 import { parseCacheControl } from "./cache-control.ts";
 import { type CacheStatusParams, cacheStatus } from "./cache-status.ts";
-import { bypassReason, hasCredentials } from "./exclusions.ts";
+import { hasCredentials, headerBypassReason, pathBypassReason } from "./exclusions.ts";
 import {
   BODY_OMITTED_HEADER,
   BODY_OMITTED_VALUE,
@@ -66,6 +66,17 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
   const protocolKeyOptions: ResolvedOptions = { ...o, canonicalJson: false };
   /** Identical misses in flight: key → what the leader's origin call gave. */
   const inflight = new Map<string, Promise<Shared>>();
+  /** URL-only exclusion verdicts by path: an API has few paths, and judging one costs a decode and regexes. */
+  const pathVerdicts = new Map<string, string | null>();
+  function pathVerdict(path: string, pathname: string): string | undefined {
+    let verdict = pathVerdicts.get(path);
+    if (verdict === undefined) {
+      if (pathVerdicts.size >= 1024) pathVerdicts.clear();
+      verdict = pathBypassReason(path, pathname, o) ?? null;
+      pathVerdicts.set(path, verdict);
+    }
+    return verdict ?? undefined;
+  }
 
   async function handle(request: Request, store: CacheStore, fetcher: Fetcher, context: RequestContext = {}): Promise<Response> {
     const started = elapsedClock();
@@ -130,7 +141,7 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
       });
 
     // 1. Exclusion rules, from the URL and headers alone.
-    let reason = bypassReason(request, path, url.pathname, o);
+    let reason = pathVerdict(path, url.pathname) ?? headerBypassReason(request.headers, o);
     let scope: string | undefined;
     if (!reason && o.bypass) {
       const verdict = await hook(() => o.bypass?.(request), "bypass");
@@ -599,8 +610,14 @@ async function withTimeout(fetcher: Fetcher, request: Request, ms: number): Prom
   }
 }
 
+const PENDING = Symbol("pending");
+
 /** Settles like `promise`, or rejects after `ms`. */
 async function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  // An in-process store has settled already: racing a settled marker tells (Promise.race settles with
+  // the first argument that has settled), and saves arming and clearing a timer per call.
+  const first = await Promise.race([promise, PENDING]);
+  if (first !== PENDING) return first as T;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`[postcache] ${what} did not settle within ${ms} ms`)), ms);

@@ -32,18 +32,21 @@ export async function cacheKey(
 ): Promise<CacheKey> {
   const keyed =
     (options.canonicalJson && isJson(headers.get("content-type")) && canonicalJson(body, options.ignoreBodyFields)) || body;
+  const origin = url.origin;
   const fields = [
     KEY_VERSION,
     method,
-    url.origin + url.pathname + url.search,
+    origin + url.pathname + url.search,
     options.keyedHeaders.map((name) => headers.get(name)),
     scope ?? null,
     keyed.byteLength,
   ];
   const prefix = encoder.encode(`${JSON.stringify(fields)}\n`);
-  const digest = await options.sha256([prefix, keyed]);
+  const hashed = options.sha256([prefix, keyed]);
+  // A synchronous hasher (Bun's) answers at once: no extra turn of the microtask queue.
+  const digest = hashed instanceof Promise ? await hashed : hashed;
   const hex = toHex(digest instanceof Uint8Array ? digest : new Uint8Array(digest));
-  return { url: url.origin + KEY_PATH + hex, hex };
+  return { url: origin + KEY_PATH + hex, hex };
 }
 
 /** `application/json`, or any `+json` structured syntax suffix (RFC 6839 §3.1). */
@@ -56,6 +59,9 @@ function isJson(contentType: string | null): boolean {
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 export function toHex(bytes: Uint8Array): string {
+  // Uint8Array.prototype.toHex (TC39 "Uint8Array to/from base64", ES2026) where the runtime has it.
+  const native = (bytes as { toHex?: () => string }).toHex;
+  if (native) return native.call(bytes);
   let out = "";
   for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]];
   return out;
