@@ -54,7 +54,7 @@ export interface Postcache {
  * @example
  * const postcache = createPostcache({ exclude: ["/admin/*"], defaultTtl: 300 });
  * const store = memoryStore();
- * Bun.serve({ fetch: (req) => postcache.handle(req, store, (r) => fetch(r)) });
+ * export default { fetch: (req: Request) => postcache.handle(req, store, (r) => fetch(r)) };
  */
 export function createPostcache(options: PostcacheOptions = {}): Postcache {
   const o = resolveOptions(options);
@@ -660,7 +660,8 @@ function isEntry(value: unknown): value is CacheEntry {
     e !== null &&
     Number.isInteger(e.status) &&
     Array.isArray(e.headers) &&
-    e.body instanceof Uint8Array &&
+    // Not `instanceof`: a store or runtime may hand back bytes made in another realm.
+    ArrayBuffer.isView(e.body) &&
     Number.isFinite(e.storedAt) &&
     Number.isFinite(e.ttl) &&
     Number.isFinite(e.staleWhileRevalidate) &&

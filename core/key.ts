@@ -43,10 +43,16 @@ export async function cacheKey(
   ];
   const prefix = encoder.encode(`${JSON.stringify(fields)}\n`);
   const hashed = options.sha256([prefix, keyed]);
-  // A synchronous hasher (Bun's) answers at once: no extra turn of the microtask queue.
-  const digest = hashed instanceof Promise ? await hashed : hashed;
+  // A synchronous hasher (Bun's) answers at once: no extra turn of the microtask queue. Tested as a
+  // thenable, never with `instanceof Promise`: a runtime's own promise may come from another realm (the
+  // Edge Runtime runs code in a VM context), and mistaking it for the digest would key every request alike.
+  const digest = isThenable(hashed) ? await hashed : hashed;
   const hex = toHex(digest instanceof Uint8Array ? digest : new Uint8Array(digest));
   return { url: origin + KEY_PATH + hex, hex };
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T>)?.then === "function";
 }
 
 /** `application/json`, or any `+json` structured syntax suffix (RFC 6839 §3.1). */

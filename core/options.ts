@@ -220,23 +220,15 @@ export class PostcacheOptionError extends TypeError {
   }
 }
 
-/** The preimage's buffer, reused: digest() takes its own copy of the bytes when it is called (W3C Web
- * Cryptography API, SubtleCrypto.digest step 2), so the next call may overwrite it at once. A fresh
- * buffer per call made keying a 64 KiB-1 MiB body 1.2-1.4x a bare digest; reused, 0.9-1.1x. */
-let preimage = new Uint8Array(0);
-
-const subtleSha256: Sha256 = (parts) => {
-  if (parts.length === 1) return crypto.subtle.digest("SHA-256", parts[0] as Uint8Array<ArrayBuffer>);
-  let length = 0;
-  for (const part of parts) length += part.byteLength;
-  if (preimage.byteLength < length) preimage = new Uint8Array(Math.max(length, 2 * preimage.byteLength, 4096));
-  let offset = 0;
-  for (const part of parts) {
-    preimage.set(part, offset);
-    offset += part.byteLength;
-  }
-  return crypto.subtle.digest("SHA-256", preimage.subarray(0, length));
-};
+/**
+ * SHA-256 with `crypto.subtle`, over a fresh buffer per call. A reused buffer would be faster (keying a
+ * 64 KiB-1 MiB body at 0.9-1.1x a bare digest instead of 1.2-1.4x, bench/results.md) and is safe where
+ * `digest()` copies its input when called, as the Web Cryptography API says and Bun, Deno and Node do;
+ * but one runtime that read it later would key concurrent requests alike, which is a wrong answer, not a
+ * slow one. Servers pass a synchronous hasher and copy nothing.
+ */
+const subtleSha256: Sha256 = (parts) =>
+  crypto.subtle.digest("SHA-256", (parts.length === 1 ? parts[0] : concat(parts)) as Uint8Array<ArrayBuffer>);
 
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;

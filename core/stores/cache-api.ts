@@ -1,6 +1,6 @@
 /**
  * Cache API store: entries in a Web `Cache` — `caches.default` on Cloudflare and EdgeOne,
- * `caches.open(name)` on Netlify and Deno. Web standards only.
+ * `caches.open(name)` on Netlify and Deno; Web standards only.
  *
  * The platforms' Cache APIs disagree on what they take, so every entry is stored the one way they all
  * accept: a plain `200` under the GET URL key, with `Cache-Control: public, max-age, s-maxage`, no

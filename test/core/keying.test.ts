@@ -206,3 +206,51 @@ describe("keying: canonical JSON", () => {
     expect(o.calls).toBe(2);
   });
 });
+
+describe("keying: values from another realm (the Edge Runtime runs code in a VM context)", () => {
+  test("a hasher whose promise is not this realm's Promise still keys each body apart", async () => {
+    const { runInNewContext } = await import("node:vm");
+    const ForeignPromise = runInNewContext("Promise") as PromiseConstructor;
+    const sha256 = (parts: readonly Uint8Array[]) =>
+      new ForeignPromise<Uint8Array>((resolve) => {
+        const hash = createHash("sha256");
+        for (const part of parts) hash.update(part);
+        resolve(new Uint8Array(hash.digest()));
+      }) as Promise<Uint8Array>;
+    expect(sha256([]) instanceof Promise).toBe(false);
+    const o = resolveOptions({ sha256 });
+    const url = new URL(`${ORIGIN}/search`);
+    const key = (body: string) => cacheKey("POST", url, new Headers(), new TextEncoder().encode(body), undefined, o);
+    const [a, b] = await Promise.all([key('{"q":1}'), key('{"q":2}')]);
+    expect(a.hex).toMatch(/^[0-9a-f]{64}$/);
+    expect(a.hex).not.toBe(b.hex);
+    expect(a).toEqual(
+      await cacheKey("POST", url, new Headers(), new TextEncoder().encode('{"q":1}'), undefined, resolveOptions()),
+    );
+  });
+
+  test("a store returning a body made in another realm is still an entry", async () => {
+    const { runInNewContext } = await import("node:vm");
+    const h = harness();
+    const o = origin("/search", () => new Response("answer", { headers: { "cache-control": "max-age=60" } }));
+    const base = h.store;
+    const foreign = {
+      ...base,
+      name: "foreign",
+      get: async (key: string) => {
+        const entry = await base.get(key);
+        if (!entry) return undefined;
+        const body = runInNewContext(`new Uint8Array([${[...entry.body].join(",")}])`) as Uint8Array;
+        expect(body instanceof Uint8Array).toBe(false);
+        return { ...entry, body };
+      },
+    };
+    const h2 = harness({}, foreign);
+    await (await h2.send(post("/search"))).text();
+    await h2.settle();
+    const hit = await h2.send(post("/search"));
+    expect(status(hit)).toMatch(/hit/);
+    expect(await hit.text()).toBe("answer");
+    expect(o.calls).toBe(1);
+  });
+});
