@@ -9,7 +9,7 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { build } from "esbuild";
+import { bundleAs } from "./bundle.ts";
 import { startProcess } from "./process.ts";
 import { e2eSuite, type RunningTarget } from "./suite.ts";
 
@@ -17,19 +17,9 @@ const NODE = "node_modules/node/bin/node";
 const BIN = resolve("node_modules/.bin");
 const SCRATCH = resolve(".scratch/netlify-deno");
 
-/** What dist/netlify/postcache.js holds: the edge function as one minified ESM file, `config` included. */
-async function bundleEdgeFunction(): Promise<string> {
-  const result = await build({
-    entryPoints: ["examples/netlify/netlify/edge-functions/postcache.ts"],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    minify: true,
-    write: false,
-    logLevel: "error",
-  });
-  return result.outputFiles[0].text;
+/** dist/netlify/postcache.js: the edge function bundled with the build's own settings, `config` included. */
+function bundleEdgeFunction(): Promise<string> {
+  return bundleAs("netlify", "examples/netlify/netlify/edge-functions/postcache.ts");
 }
 
 /** A site: the example's netlify.toml, edited by `toml`, and the bundled edge function. */

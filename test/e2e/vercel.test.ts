@@ -11,17 +11,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
-import { DEPLOY_TARGETS, type DeployTarget, deployOptions } from "../../build.ts";
+import { bundleAs } from "./bundle.ts";
 import { startProcess } from "./process.ts";
 import { e2eSuite, type RunningTarget } from "./suite.ts";
 
 const NODE = "node_modules/node/bin/node";
 
 /** dist/vercel/middleware.js, bundled with the build's own settings for the target. */
-async function bundleMiddleware(): Promise<string> {
-  const target = DEPLOY_TARGETS.find((t) => t.name === "vercel") as DeployTarget;
-  const result = await build({ ...deployOptions(target, "examples/vercel/middleware.ts"), write: false, logLevel: "error" });
-  return result.outputFiles[0].text;
+function bundleMiddleware(): Promise<string> {
+  return bundleAs("vercel", "examples/vercel/middleware.ts");
 }
 
 async function startEdgeRuntime(env: { ORIGIN: string; DEPLOYMENT?: string }): Promise<RunningTarget> {
