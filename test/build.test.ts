@@ -18,6 +18,7 @@ import {
   PROVIDER_LIMITS,
   violations,
 } from "../build.ts";
+import { runToEnd } from "./e2e/process.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const DIST = join(ROOT, "dist");
@@ -25,15 +26,7 @@ const scratch = mkdtempSync(join(tmpdir(), "postcache-build-"));
 let run: { code: number; stdout: string; stderr: string };
 
 beforeAll(async () => {
-  const child = Bun.spawn([process.execPath, "build.ts"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => child.kill(), 15_000);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  clearTimeout(timer);
-  run = { code, stdout, stderr };
+  run = await runToEnd([process.execPath, "build.ts"], { cwd: ROOT });
 }, 20_000);
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

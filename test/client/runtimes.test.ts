@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
+import { runToEnd } from "../e2e/process.ts";
 import { type Edge, startEdge } from "./edge.ts";
 
 const NODE = resolve("node_modules/node/bin/node");
@@ -68,14 +69,7 @@ afterAll(async () => {
 });
 
 async function run(cmd: string[]): Promise<string> {
-  const child = Bun.spawn(cmd, { cwd: dir, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
-  const timer = setTimeout(() => child.kill(), 15_000);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  clearTimeout(timer);
+  const { code, stdout, stderr } = await runToEnd(cmd, { cwd: dir, env: { ...process.env, NO_COLOR: "1" } });
   if (code !== 0) throw new Error(`${cmd[0]} exited with ${code}:\n${stderr}`);
   return stdout;
 }

@@ -53,3 +53,19 @@ export async function startProcess(
     },
   };
 }
+
+/** Runs `cmd` to its end (killed after `timeoutMs`) and returns its exit code and output. */
+export async function runToEnd(
+  cmd: string[],
+  options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = Bun.spawn(cmd, { cwd: options.cwd, env: options.env ?? process.env, stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => child.kill(), options.timeoutMs ?? 15_000);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
