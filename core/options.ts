@@ -43,9 +43,9 @@ export interface PostcacheOptions {
    * key too, so a value one client sends never shapes an answer served to another (cache poisoning).
    * Kept apart from `keyHeaders` so that overriding one does not drop the other. */
   forwardedHeaders?: string[];
-  /** Key JSON bodies by their canonical form, so key order and whitespace do not matter. Invalid JSON,
-   * duplicate keys or numbers with more than 15 significant digits fall back to the raw bytes.
-   * Default false. */
+  /** Key JSON bodies by their canonical form, so key order and whitespace do not matter. Numbers are
+   * compared as written (`1.0` and `1` stay apart); invalid JSON or UTF-8 and duplicate member names fall
+   * back to the raw bytes. Default false. */
   canonicalJson?: boolean;
   /** With `canonicalJson`, body fields left out of the key (dotted paths, e.g. `meta.requestId`). */
   ignoreBodyFields?: string[];
