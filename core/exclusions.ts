@@ -5,12 +5,8 @@
 import { parseCacheControl } from "./cache-control.ts";
 import type { ResolvedOptions } from "./options.ts";
 
-/** The reason `request` must bypass the cache, judged from its URL and headers alone. */
-export function bypassReason(request: Request, path: string, pathname: string, options: ResolvedOptions): string | undefined {
-  return pathBypassReason(path, pathname, options) ?? headerBypassReason(request.headers, options);
-}
-
-/** The URL-only part of `bypassReason`: the same path always gets the same answer. */
+/** Why a request to this URL must bypass the cache, judged from the URL alone: the same path always
+ * gets the same answer, so the engine remembers it per path. */
 export function pathBypassReason(path: string, pathname: string, options: ResolvedOptions): string | undefined {
   if (options.exclude.some((re) => re.test(path))) return "excluded";
   if (options.include.length > 0 && !options.include.some((re) => re.test(path))) return "not-included";
@@ -18,7 +14,7 @@ export function pathBypassReason(path: string, pathname: string, options: Resolv
   return undefined;
 }
 
-/** The header part of `bypassReason`. */
+/** Why a request must bypass the cache, judged from its headers. */
 export function headerBypassReason(headers: Headers, options: ResolvedOptions): string | undefined {
   // A POST that claims to be a PUT or DELETE is one (Google, Microsoft and Rails conventions).
   if (options.methodOverrideHeaders.some((h) => headers.has(h))) return "method-override";

@@ -10,10 +10,10 @@ import { type CacheStatusParams, cacheStatus } from "./cache-status.ts";
 import { hasCredentials, headerBypassReason, pathBypassReason } from "./exclusions.ts";
 import {
   BODY_OMITTED_HEADER,
-  BODY_OMITTED_VALUE,
   type BodyRequiredReason,
   bodyKey,
   etagFor,
+  isBodyOmitted,
   noneMatch,
   sameBytes,
   sha256FromContentDigest,
@@ -22,7 +22,7 @@ import {
 import { storableHeaders } from "./hop-by-hop.ts";
 import { type CacheKey, cacheKey } from "./key.ts";
 import { type PostcacheOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
-import { freshness, storeTtl, whyNotStorable } from "./policy.ts";
+import { freshness, ruleFor, storeTtl, whyNotStorable } from "./policy.ts";
 import { corsEcho, problemJson, problemText } from "./problem.ts";
 import { type BodyClass, classifyBody } from "./protocols/protocol.ts";
 import { createStats, type StatsSnapshot } from "./stats.ts";
@@ -89,7 +89,7 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     // though a successful unsafe one may purge the tags a rule names.
     if (!CACHED_METHODS.has(method)) {
       // The handshake is for POST and QUERY: any other request without its body must not reach the origin.
-      if (request.headers.get(BODY_OMITTED_HEADER)?.trim().toLowerCase() === BODY_OMITTED_VALUE) {
+      if (isBodyOmitted(request.headers)) {
         return problemJson(
           412,
           "body-required",
@@ -156,7 +156,7 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     // RFC 9111 §3.5: a shared cache must not reuse answers to requests with credentials; per-user
     // caching is the operator's explicit choice through `scope`.
     if (!reason && scope === undefined && hasCredentials(request, o)) reason = "credentials";
-    const omitted = request.headers.get(BODY_OMITTED_HEADER)?.trim().toLowerCase() === BODY_OMITTED_VALUE;
+    const omitted = isBodyOmitted(request.headers);
     if (reason)
       return omitted ? bodyRequired("not-cached", `this request is not cached here (${reason})`) : bypass(request, reason);
 
@@ -405,13 +405,14 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     const why = whyNotStorable(response, o);
     if (why) return notShared({ response, stored: false, detail: why });
     const now = o.now();
-    const fresh = freshness(response, o, path, now);
+    const rule = ruleFor(o, path);
+    const fresh = freshness(response, o, rule, now);
     const ttl = storeTtl(fresh, now);
     if (ttl <= 0) return notShared({ response, stored: false, detail: "expired" });
 
     const headers = storableHeaders(response.headers);
     const vary = varyOf(response.headers, requestHeaders, o.keyedHeaders);
-    const tags = tagsOf(response.headers, o.rules.find((r) => r.match.some((re) => re.test(path)))?.tags);
+    const tags = tagsOf(response.headers, rule?.tags);
     const [toClient, toCache] = response.body ? response.body.tee() : [null, null];
     const collected = readAll(toCache, o.maxResponseBytes);
     // A protocol answer (GraphQL `errors`, a JSON-RPC `error`) is read in full before the client is told

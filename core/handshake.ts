@@ -23,6 +23,11 @@ import type { Sha256 } from "./types.ts";
 /** The request header saying the body was left out on purpose. */
 export const BODY_OMITTED_HEADER = "postcache-body";
 export const BODY_OMITTED_VALUE = "omitted";
+/** Whether the request says its body was left out on purpose (`Postcache-Body: omitted`). */
+export function isBodyOmitted(headers: Headers): boolean {
+  return headers.get(BODY_OMITTED_HEADER)?.trim().toLowerCase() === BODY_OMITTED_VALUE;
+}
+
 /** The 412 problem type that asks for the full request. */
 export const BODY_REQUIRED_PROBLEM = "urn:postcache:problem:body-required";
 

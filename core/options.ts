@@ -366,7 +366,8 @@ function protocols(value: unknown): Protocol[] {
   return value;
 }
 
-function describe(value: unknown): string {
+/** A short description of a bad option value for error messages. */
+export function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (typeof value === "number" || typeof value === "boolean" || value == null) return String(value);
   return Array.isArray(value) ? "an array" : typeof value;
@@ -433,7 +434,8 @@ function statuses(name: string, value: unknown): number[] {
   return value;
 }
 
-function patterns(name: string, value: unknown): RegExp[] {
+/** Path globs (starting with "/") and RegExps, compiled; errors name `name`. */
+export function patterns(name: string, value: unknown): RegExp[] {
   if (value === undefined) return [];
   const list = Array.isArray(value) ? value : [value];
   return list.map((p) => {

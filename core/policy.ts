@@ -42,10 +42,17 @@ export interface Freshness {
   staleIfError: number;
 }
 
-/** RFC 9111 §4.2.1 (freshness lifetime, s-maxage first for a shared cache), §4.2.3 (age), RFC 5861. */
-export function freshness(response: Response, options: ResolvedOptions, path: string, now: number): Freshness {
+/** The first rule whose patterns match `path`, if any. */
+export function ruleFor(options: ResolvedOptions, path: string): Rule | undefined {
+  return options.rules.find((r) => r.match.some((re) => re.test(path)));
+}
+
+type Rule = ResolvedOptions["rules"][number];
+
+/** RFC 9111 §4.2.1 (freshness lifetime, s-maxage first for a shared cache), §4.2.3 (age), RFC 5861.
+ * `rule` is the request's rule (`ruleFor`), whose overrides win. */
+export function freshness(response: Response, options: ResolvedOptions, rule: Rule | undefined, now: number): Freshness {
   const cc = parseCacheControl(response.headers.get("cache-control"));
-  const rule = options.rules.find((r) => r.match.some((re) => re.test(path)));
   const age = deltaSeconds(response.headers.get("age") ?? undefined) ?? 0;
   const ttl =
     rule?.ttl ??

@@ -4,7 +4,7 @@
  * their code out of bundles that do not use them: `createPostcache({ protocols: [graphql(), jsonRpc()] })`.
  * See docs/protocols.md.
  */
-import { globToRegExp, PostcacheOptionError, type UrlPattern } from "../options.ts";
+import { describe, PostcacheOptionError, patterns, type UrlPattern } from "../options.ts";
 import { classifyGraphql, type ResolvedGraphql } from "./graphql.ts";
 import { classifyJsonRpc, type ResolvedJsonRpc } from "./json-rpc.ts";
 import type { Protocol } from "./protocol.ts";
@@ -127,7 +127,7 @@ function resolveGraphql(value: unknown): ResolvedGraphql {
     throw new PostcacheOptionError("graphql.storeErrors", `must be true or false (got ${describe(g.storeErrors)})`);
   }
   return {
-    paths: paths("graphql.paths", g.paths ?? DEFAULT_GRAPHQL_PATHS),
+    paths: patterns("graphql.paths", g.paths ?? DEFAULT_GRAPHQL_PATHS),
     operations: {
       allow: names("graphql.allowOperations", g.allowOperations),
       deny: names("graphql.denyOperations", g.denyOperations),
@@ -140,7 +140,7 @@ function resolveGraphql(value: unknown): ResolvedGraphql {
 function resolveJsonRpc(value: unknown): ResolvedJsonRpc {
   const j = settings<JsonRpcOptions>("jsonRpc", value, ["paths", "allowMethods", "denyMethods", "mutationVerbs"]);
   return {
-    paths: paths("jsonRpc.paths", j.paths ?? []),
+    paths: patterns("jsonRpc.paths", j.paths ?? []),
     methods: rules("jsonRpc", j.allowMethods, j.denyMethods, j.mutationVerbs, "Methods"),
   };
 }
@@ -148,7 +148,7 @@ function resolveJsonRpc(value: unknown): ResolvedJsonRpc {
 function resolveSoap(value: unknown): ResolvedSoap {
   const s = settings<SoapOptions>("soap", value, ["paths", "allowActions", "denyActions", "mutationVerbs"]);
   return {
-    paths: paths("soap.paths", s.paths ?? []),
+    paths: patterns("soap.paths", s.paths ?? []),
     actions: rules("soap", s.allowActions, s.denyActions, s.mutationVerbs, "Actions"),
   };
 }
@@ -186,19 +186,4 @@ function names(name: string, value: unknown): RegExp[] {
     throw new PostcacheOptionError(name, `must be an array of non-empty strings or RegExps (got ${describe(value)})`);
   }
   return value.map((p: NamePattern) => (p instanceof RegExp ? p : nameToRegExp(p)));
-}
-
-function paths(name: string, value: unknown): RegExp[] {
-  const list = Array.isArray(value) ? value : [value];
-  return list.map((p) => {
-    if (p instanceof RegExp) return p;
-    if (typeof p === "string" && p.startsWith("/")) return globToRegExp(p);
-    throw new PostcacheOptionError(name, `must hold path globs starting with "/" or RegExps (got ${describe(p)})`);
-  });
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "boolean" || value == null) return String(value);
-  return Array.isArray(value) ? "an array" : typeof value;
 }
