@@ -8,7 +8,7 @@
  *
  * `bun build.ts --only cloudflare,bun` builds some targets; `--outdir dir` writes elsewhere.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { gzipSync } from "node:zlib";
 import { type BuildOptions, build as esbuild, type Plugin } from "esbuild";
@@ -61,11 +61,22 @@ export const LIB_ENTRIES: Record<string, string> = {
 };
 
 /**
- * Imports the libraries leave to the runtime or the user's bundler: Bun's built-in module (the Bun
- * adapters), and `@vercel/functions` (a dependency of the Vercel adapter). Anything else that is not
- * part of this package fails the build, `node:*` included.
+ * Imports the libraries leave to the runtime or the user's bundler: none. The package has no runtime
+ * dependencies, so a user's install pulls nothing else in (and no engine warnings with it):
+ * - Bun's Redis client is reached as `Bun.RedisClient` when the store is created, not imported from "bun",
+ *   so `postcache/bun-redis` loads (and type-checks) anywhere and fails only if used outside Bun.
+ * - The three functions the Vercel adapter takes from `@vercel/functions` (Apache-2.0) are bundled into
+ *   dist/lib/vercel.js through `vercelFunctionsSlim`, with the license in dist/lib/THIRD-PARTY-NOTICES.md.
+ *   An optional peer dependency was the other choice, but its package is CommonJS and a user's bundler
+ *   could not drop what the adapter leaves unused: 17.6 KiB gzip for a middleware, over our 16 KiB
+ *   budget, against 14.7 KiB with the slimmed copy. The cost: a change in Vercel's runtime contract
+ *   needs a postcache release (the copy is pinned by our lockfile).
+ * Anything that is not part of this package fails the build, `node:*` included.
  */
-export const LIB_EXTERNALS = ["bun", "@vercel/functions"];
+export const LIB_EXTERNALS: string[] = [];
+
+/** Where `npm run build` writes the declarations: tsc's emit of every library entry, mirroring the sources. */
+export const TYPES_DIR = "types";
 
 /** A deployable bundle. */
 export interface DeployTarget {
@@ -306,6 +317,75 @@ export function vercelFunctionsSlim(): Plugin {
   };
 }
 
+/** dist/lib/THIRD-PARTY-NOTICES.md: what of other packages the library bundles, with their licenses. */
+function writeNotices(dir: string): void {
+  const vercel = join(ROOT, "node_modules/@vercel/functions");
+  const { version, license } = JSON.parse(readFileSync(join(vercel, "package.json"), "utf8")) as {
+    version: string;
+    license: string;
+  };
+  writeFileSync(
+    join(dir, "THIRD-PARTY-NOTICES.md"),
+    [
+      "# Third-party notices",
+      "",
+      `\`vercel.js\` (\`postcache/vercel\`) bundles \`getCache\`, \`waitUntil\` and \`next\` from \`@vercel/functions\` ${version},`,
+      `Copyright Vercel, Inc., under the ${license} license, whose text follows.`,
+      "",
+      "```text",
+      readFileSync(join(vercel, "LICENSE"), "utf8").trimEnd(),
+      "```",
+      "",
+    ].join("\n"),
+  );
+}
+
+/**
+ * Declarations for every library entry, from tsc itself (declaration emit keeps one file per source, so
+ * a type that two entries share, such as `PostcacheOptionError`, is one declaration, where a declaration
+ * bundler would copy it into each entry's file). tsc writes relative imports as the sources spell them,
+ * `./x.ts`, which a consumer's tsc refuses (TS5097) without `allowImportingTsExtensions`: each is
+ * rewritten to the `.js` that sits beside it, which every `moduleResolution` resolves to the `.d.ts`.
+ */
+export async function emitDeclarations(outdir: string): Promise<void> {
+  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(outdir, { recursive: true });
+  const config = join(outdir, "..", ".tsconfig.types.json");
+  writeFileSync(
+    config,
+    JSON.stringify({
+      extends: join(ROOT, "tsconfig.json"),
+      compilerOptions: { noEmit: false, declaration: true, emitDeclarationOnly: true, outDir: outdir, rootDir: ROOT },
+      include: [],
+      files: Object.values(LIB_ENTRIES).map((entry) => join(ROOT, entry)),
+    }),
+  );
+  const tsc = Bun.spawnSync([join(ROOT, "node_modules/.bin/tsc"), "-p", config], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  rmSync(config, { force: true });
+  if (tsc.exitCode !== 0) throw new BuildError(`declarations (tsc) failed:\n${tsc.stdout.toString()}${tsc.stderr.toString()}`);
+  for (const name of readdirSync(outdir, { recursive: true, encoding: "utf8" })) {
+    if (!name.endsWith(".d.ts")) continue;
+    const path = join(outdir, name);
+    const text = readFileSync(path, "utf8");
+    const rewritten = rewriteTsSpecifiers(text);
+    const code = rewritten
+      .split("\n")
+      .filter((line) => !/^\s*(?:\*|\/\*|\/\/)/.test(line))
+      .join("\n");
+    const bare = code.match(/(?:from|import)\s*\(?\s*"(?![./])[^"]+"/g);
+    if (bare)
+      throw new BuildError(
+        `${relative(outdir, path)} imports a package (${bare.join(", ")}): declarations must be self-contained`,
+      );
+    if (rewritten !== text) writeFileSync(path, rewritten);
+  }
+}
+
+/** `from "./x.ts"` and `import("../y.ts")` become `.js`; other specifiers are left as they are. */
+export function rewriteTsSpecifiers(text: string): string {
+  return text.replace(/((?:from|import)\s*\(?\s*")(\.{1,2}\/[^"]*?)\.ts(")/g, "$1$2.js$3");
+}
+
 export function violations(file: BuiltFile): string[] {
   return file.limits
     .filter((limit) => file[limit.of] > limit.bytes)
@@ -375,9 +455,12 @@ export async function build({
       splitting: true,
       chunkNames: "chunks/[name]-[hash]",
       external: LIB_EXTERNALS,
+      plugins: [...(common().plugins ?? []), vercelFunctionsSlim()],
       metafile: true,
     });
     for (const path of Object.keys(result.metafile?.outputs ?? {})) built.push(measure("lib", outdir, resolve(ROOT, path), []));
+    writeNotices(dir);
+    await emitDeclarations(join(outdir, TYPES_DIR));
   }
   for (const t of deploys) {
     const outs = t.files.map((entry) => join(outdir, t.out(entry)));

@@ -10,7 +10,7 @@ export interface BunOptions extends PostcacheOptions {
   /** Where requests go: an absolute URL such as `http://127.0.0.1:3000`. */
   origin: string;
   /** Where entries live. Default: an in-memory LRU of 64 MiB. */
-  store?: CacheStore;
+  store?: CacheStore | undefined;
 }
 
 /** Bun's native SHA-256: synchronous, no per-call promise (about 10x cheaper than crypto.subtle for small bodies). */

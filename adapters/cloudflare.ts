@@ -4,7 +4,6 @@
  * cache writes finish in `ctx.waitUntil` after the answer is sent.
  * https://developers.cloudflare.com/workers/runtime-apis/handlers/fetch/
  */
-import type { CacheStorage, ExecutionContext } from "@cloudflare/workers-types/index.ts";
 import { createPostcache, type PostcacheOptions } from "../core/index.ts";
 import { type CacheLike, cacheApiStore } from "../core/stores/cache-api.ts";
 import type { CacheStore, Fetcher } from "../core/types.ts";
@@ -16,26 +15,40 @@ export interface CloudflareOptions extends PostcacheOptions {
    * requests go on with `fetch(request)`, which on a Worker route reaches the zone's own origin
    * (https://developers.cloudflare.com/workers/runtime-apis/fetch/).
    */
-  origin?: string;
+  origin?: string | undefined;
   /**
    * Open this named cache (`caches.open(name)`) instead of `caches.default`, to keep postcache's
    * entries apart from the zone's. Default: `caches.default`.
    * https://developers.cloudflare.com/workers/runtime-apis/cache/#accessing-cache
    */
-  cacheStorageName?: string;
+  cacheStorageName?: string | undefined;
   /** Where entries live. Default: the Cache API, as above. */
-  store?: CacheStore;
+  store?: CacheStore | undefined;
 }
 
 /** The Worker's bindings postcache reads (`[vars]` in wrangler.toml). */
 export interface CloudflareEnv {
   /** Absolute URL of the origin; overrides the `origin` option. */
-  ORIGIN?: string;
+  ORIGIN?: string | undefined;
+}
+
+/**
+ * The part of the Worker's `ctx` postcache uses. Declared here so that a consumer's tsc needs no
+ * @cloudflare/workers-types; its `ExecutionContext` fits.
+ */
+export interface CloudflareContext {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** `caches` on Workers: the default cache and named ones (https://developers.cloudflare.com/workers/runtime-apis/cache/). */
+interface CloudflareCaches {
+  readonly default: CacheLike;
+  open(name: string): Promise<CacheLike>;
 }
 
 /** A module Worker: the object `export default` gives the runtime. */
 export interface CloudflareWorker {
-  fetch(request: Request, env: CloudflareEnv, ctx: ExecutionContext): Promise<Response>;
+  fetch(request: Request, env: CloudflareEnv, ctx: CloudflareContext): Promise<Response>;
 }
 
 /**
@@ -51,9 +64,8 @@ export function postcacheCloudflare({ origin, cacheStorageName, store, ...option
     cacheApiStore({
       // Looked up on first use, so the module also loads where `caches` is absent (tests, tooling).
       cache: () => {
-        const storage = (globalThis as unknown as { caches: CacheStorage }).caches;
-        // workers-types' Cache is the Web Cache with Cloudflare's own Request/Response types.
-        return (cacheStorageName ? storage.open(cacheStorageName) : storage.default) as unknown as CacheLike | Promise<CacheLike>;
+        const storage = (globalThis as unknown as { caches: CloudflareCaches }).caches;
+        return cacheStorageName ? storage.open(cacheStorageName) : storage.default;
       },
       onError: options.onError,
     });

@@ -16,9 +16,9 @@ export interface DenoOptions extends PostcacheOptions {
    * directory (`deno info`: "Web cache storage"), one per main module or `--location`, so it outlives
    * a restart. Deno never expires its entries: the store checks expiry itself. Pass `memoryStore()` for a per-process cache instead.
    */
-  store?: CacheStore;
+  store?: CacheStore | undefined;
   /** Name of the Cache API cache used by the default store. Default `postcache`. */
-  cacheStorageName?: string;
+  cacheStorageName?: string | undefined;
 }
 
 /** The shape `deno serve` takes as a default export, and whose `fetch` `Deno.serve` takes. */

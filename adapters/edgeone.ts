@@ -20,14 +20,14 @@ export interface EdgeOneOptions extends PostcacheOptions {
    * Edge Functions then go on with `fetch(request)`, which reaches the site's origin
    * (https://edgeone.ai/document/52688); Pages Functions have no origin of their own and need one.
    */
-  origin?: string;
+  origin?: string | undefined;
   /**
    * Open this cache (`caches.open(name)`, a "namespace" in https://edgeone.ai/document/52684) instead of
    * `caches.default`, to keep postcache's entries apart. Default: `caches.default`.
    */
-  cacheStorageName?: string;
+  cacheStorageName?: string | undefined;
   /** Where entries live. Default: the Cache API, as above. */
-  store?: CacheStore;
+  store?: CacheStore | undefined;
 }
 
 /** The service-worker `FetchEvent` (https://edgeone.ai/document/52688). */

@@ -3,7 +3,6 @@
  * The origin is what the site serves behind the edge function (`context.next()`), or `ORIGIN`.
  * Entries live in Netlify's Cache API, per region.
  */
-import type { Context } from "@netlify/edge-functions";
 import { createPostcache, type PostcacheOptions } from "../core/index.ts";
 import { cacheApiStore } from "../core/stores/cache-api.ts";
 import type { CacheStore, Fetcher } from "../core/types.ts";
@@ -17,19 +16,33 @@ export interface NetlifyOptions extends PostcacheOptions {
    * set, else `context.next()`: whatever the site serves at that path behind the edge function, such
    * as a proxy rule in `netlify.toml` (https://docs.netlify.com/build/edge-functions/api/).
    */
-  origin?: string;
+  origin?: string | undefined;
   /**
    * Where entries live. Default: the Cache API, `caches.open(cacheStorageName)`
    * (https://docs.netlify.com/platform/cache-api/), whose entries are per region and are not
    * replicated across regions.
    */
-  store?: CacheStore;
+  store?: CacheStore | undefined;
   /** Name of the Cache API cache used by the default store. Default `postcache`. */
-  cacheStorageName?: string;
+  cacheStorageName?: string | undefined;
+}
+
+/**
+ * The part of Netlify's `Context` postcache uses (https://docs.netlify.com/build/edge-functions/api/).
+ * Declared here so that a consumer's tsc needs no @netlify/edge-functions; its `Context` fits.
+ */
+export interface NetlifyContext {
+  next(request?: Request): Promise<Response>;
+  waitUntil?(promise: Promise<unknown>): void;
+}
+
+/** Netlify's runtime global, `Netlify.env` (https://docs.netlify.com/build/edge-functions/api/#netlify-global-object). */
+interface NetlifyGlobal {
+  env: { get(name: string): string | undefined };
 }
 
 /** An edge function: `(request, context) => Response`. */
-export type NetlifyEdgeFunction = (request: Request, context: Context) => Promise<Response>;
+export type NetlifyEdgeFunction = (request: Request, context: NetlifyContext) => Promise<Response>;
 
 /**
  * @example
@@ -53,7 +66,7 @@ export function postcacheNetlify({
   let envChecked = origin !== undefined;
   return (request, context) => {
     if (!envChecked) {
-      const fromEnv = globalThis.Netlify?.env.get("ORIGIN");
+      const fromEnv = (globalThis as { Netlify?: NetlifyGlobal }).Netlify?.env.get("ORIGIN");
       explicit = fromEnv ? originFetcher(fromEnv) : undefined;
       envChecked = true;
     }

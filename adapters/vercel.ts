@@ -24,11 +24,11 @@ export interface VercelOptions extends PostcacheOptions {
    * `process.env.ORIGIN` (environment variables reach Edge middleware through `process.env`). Default:
    * none, meaning the deployment's own routes behind the middleware (see above).
    */
-  origin?: string;
+  origin?: string | undefined;
   /** Where entries live. Default: the Runtime Cache, namespace `namespace`, created once per isolate. */
-  store?: CacheStore;
+  store?: CacheStore | undefined;
   /** Runtime Cache namespace (a key prefix). Default `postcache`. */
-  namespace?: string;
+  namespace?: string | undefined;
 }
 
 /** Marks the middleware's own subrequests to this deployment, so the middleware lets them through. */

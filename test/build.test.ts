@@ -16,6 +16,7 @@ import {
   type DeployTarget,
   LIB_ENTRIES,
   PROVIDER_LIMITS,
+  rewriteTsSpecifiers,
   violations,
 } from "../build.ts";
 import { runToEnd } from "./e2e/process.ts";
@@ -54,27 +55,68 @@ describe("package.json exports", () => {
 
   test("one export per library entry: core as `.`, each adapter as `./<name>`", () => {
     const expected = Object.keys(LIB_ENTRIES).map((name) => (name === "core" ? "." : `./${name}`));
-    expect(Object.keys(pkg.exports).sort()).toEqual(expected.sort());
+    expect(
+      Object.keys(pkg.exports)
+        .filter((p) => p !== "./package.json")
+        .sort(),
+    ).toEqual(expected.sort());
     expect(pkg.scripts.build).toBe("bun build.ts");
   });
 
-  test("every export's types source and built module exist, and the module loads", async () => {
+  test('every export has emitted declarations and a built module, both in "files", and the module loads', async () => {
     for (const [path, conditions] of Object.entries(pkg.exports)) {
-      expect(Object.keys(conditions)[0]).toBe("types"); // TypeScript reads conditions in order
-      for (const condition of ["types", "import", "default"]) {
-        const file = conditions[condition];
-        expect(file, `${path} has no "${condition}"`).toBeString();
+      if (path === "./package.json") continue;
+      // TypeScript reads conditions in order: "types" first. "default" serves import and require alike.
+      expect(Object.keys(conditions)).toEqual(["types", "default"]);
+      expect(conditions.types).toMatch(/^\.\/dist\/types\/.+\.d\.ts$/);
+      for (const file of Object.values(conditions)) {
         expect(existsSync(join(ROOT, file)), `${path} → ${file}`).toBe(true);
         expect(
           pkg.files.some((f) => file.startsWith(`./${f}/`)),
           `${file} is not in "files"`,
         ).toBe(true);
       }
-      const module = await import(join(ROOT, conditions.import));
+      const module = await import(join(ROOT, conditions.default));
       const functions = Object.values(module).filter((v) => typeof v === "function");
       expect(functions.length, `${path} exports no function`).toBeGreaterThan(0);
     }
     expect(typeof (await import(join(DIST, "lib/core.js"))).createPostcache).toBe("function");
+  });
+
+  test("declarations import only each other, by .js specifiers: no .ts, no package", () => {
+    const files = [...new Bun.Glob("**/*.d.ts").scanSync(join(DIST, "types"))];
+    expect(files.length).toBeGreaterThan(10);
+    for (const file of files) {
+      const code = readFileSync(join(DIST, "types", file), "utf8")
+        .split("\n")
+        .filter((line) => !/^\s*(\*|\/\*|\/\/)/.test(line))
+        .join("\n");
+      for (const [, specifier] of code.matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)) {
+        expect(specifier, `${file} imports ${specifier}`).toMatch(/^\.\.?\/.*\.js$/);
+      }
+    }
+  });
+
+  test("rewriteTsSpecifiers rewrites relative .ts imports and leaves the rest", () => {
+    expect(rewriteTsSpecifiers('import { a } from "./a.ts";\nexport * from "../b/c.ts";\ntype T = import("./t.ts").T;')).toBe(
+      'import { a } from "./a.js";\nexport * from "../b/c.js";\ntype T = import("./t.js").T;',
+    );
+    expect(rewriteTsSpecifiers('import x from "pkg.ts"; const s = "./not-an-import.ts";')).toBe(
+      'import x from "pkg.ts"; const s = "./not-an-import.ts";',
+    );
+  });
+
+  test("the package is publishable: versioned, licensed, engines and no runtime dependencies", () => {
+    const full = pkg as unknown as Record<string, unknown>;
+    expect(full.private).toBeUndefined();
+    expect(full.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(full.license).toBe("MIT");
+    expect(readFileSync(join(ROOT, "LICENSE"), "utf8")).toContain("Copyright (c) 2026 postcache contributors");
+    expect(full.sideEffects).toBe(false);
+    expect(full.engines).toEqual({ node: ">=20" });
+    expect(full.dependencies).toBeUndefined();
+    expect(pkg.scripts.prepack).toBe("npm run build");
+    expect(readFileSync(join(DIST, "lib/THIRD-PARTY-NOTICES.md"), "utf8")).toContain("Apache License");
   });
 
   test("core and an adapter share one engine chunk, not two copies", () => {
@@ -202,6 +244,6 @@ describe("the build's guards fail when they should", () => {
 
 test("dist/lib holds only the library files and their chunks", () => {
   const files = [...new Bun.Glob("**/*").scanSync(join(DIST, "lib"))];
-  for (const file of files) expect(file).toMatch(/^(chunks\/chunk-[A-Z0-9]+\.js|[a-z-]+\.js)$/);
+  for (const file of files) expect(file).toMatch(/^(chunks\/chunk-[A-Z0-9]+\.js|[a-z-]+\.js|THIRD-PARTY-NOTICES\.md)$/);
   for (const name of Object.keys(LIB_ENTRIES)) expect(files).toContain(`${name}.js`);
 });
