@@ -8,8 +8,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chartSvg, niceStep } from "./chart.ts";
+import { versionOf } from "./install.ts";
 import { loadSeconds, makePlan } from "./plan.ts";
-import { type Run, type Slice, writeReport } from "./report.ts";
+import { machine, type Run, type Slice, writeReport } from "./report.ts";
 import { median, pairedMedian, rotate } from "./stats.ts";
 import { renderNginxConf, type SystemId } from "./systems.ts";
 import { fixedBody, parseWrk } from "./wrk.ts";
@@ -135,6 +136,11 @@ describe("chart", () => {
 });
 
 describe("report", () => {
+  test("a tool that is not installed has no version line, and no error: the report needs no nginx or wrk", () => {
+    expect(versionOf(["postcache-no-such-tool", "-v"])).toBe("");
+    expect(machine().join("\n")).toContain("- Bun ");
+  });
+
   test("states each target with its paired measurement, tables per cell, and the chart", () => {
     const plan = makePlan({ quick: true, rounds: 2 });
     const slices: Slice[] = [];

@@ -50,9 +50,11 @@ export function ensureTools(): Tools {
   return { nginx: which("nginx") as string, wrk: which("wrk") as string };
 }
 
-/** A tool's version line, for the report. */
+/** A tool's version line, for the report; "" when the tool is not installed (unit tests run without it). */
 export function versionOf(cmd: string[]): string {
-  const result = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
+  const path = which(cmd[0]);
+  if (!path) return "";
+  const result = Bun.spawnSync([path, ...cmd.slice(1)], { stdout: "pipe", stderr: "pipe" });
   const text = `${result.stdout.toString()}${result.stderr.toString()}`.trim();
   return text.split("\n")[0] ?? "";
 }
