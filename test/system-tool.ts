@@ -23,7 +23,10 @@ export interface ToolRequest {
 
 /** The program's absolute path, or undefined. */
 export function findTool(name: string): string | undefined {
-  return Bun.which(name) ?? SYSTEM_DIRS.map((dir) => join(dir, name)).find((path) => existsSync(path));
+  return (
+    Bun.which(name, { PATH: process.env.PATH ?? "" }) ??
+    SYSTEM_DIRS.map((dir) => join(dir, name)).find((path) => existsSync(path))
+  );
 }
 
 /** Whether this process may install Debian packages: root, or a sudo that asks no password is assumed. */
