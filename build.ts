@@ -263,6 +263,30 @@ function esbuildMessages(error: unknown): string {
   return errors.map((e) => `  ${e.location ? `${e.location.file}:${e.location.line}: ` : ""}${e.text}`).join("\n");
 }
 
+/**
+ * The examples import postcache as a user's project does (`postcache`, `postcache/cloudflare`), so that a
+ * copied template works as it is. Inside the repository those names resolve to the sources behind each
+ * export (LIB_ENTRIES), so the build and the e2e tests bundle the examples from the code under test;
+ * tsconfig.json's `paths` say the same to tsc and Bun. A name that is no export fails the build.
+ */
+export function postcacheFromSource(): Plugin {
+  return {
+    name: "postcache-from-source",
+    setup(b) {
+      b.onResolve({ filter: /^postcache(\/.*)?$/ }, (args) => {
+        const name = args.path === "postcache" ? "core" : args.path.slice("postcache/".length);
+        const entry = LIB_ENTRIES[name];
+        if (!entry || (name === "core" && args.path !== "postcache")) {
+          return {
+            errors: [{ text: `"${args.path}" is not an export of postcache (exports: ${Object.keys(LIB_ENTRIES).join(", ")})` }],
+          };
+        }
+        return { path: join(ROOT, entry) };
+      });
+    },
+  };
+}
+
 /** The settings every bundle shares. */
 function common(): BuildOptions {
   return {
@@ -271,7 +295,7 @@ function common(): BuildOptions {
     target: "es2022",
     logLevel: "silent",
     legalComments: "none",
-    plugins: [pureCore(join(ROOT, "core"))],
+    plugins: [pureCore(join(ROOT, "core")), postcacheFromSource()],
   };
 }
 

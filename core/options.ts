@@ -1,4 +1,5 @@
 import type { Protocol } from "./protocols/protocol.ts";
+import { didYouMean } from "./suggest.ts";
 import { isTag } from "./tags.ts";
 import type { ResultInfo, Sha256 } from "./types.ts";
 
@@ -249,7 +250,7 @@ export function resolveOptions(options: PostcacheOptions = {}): ResolvedOptions 
   }
   const known = new Set(Object.keys(OPTION_NAMES));
   for (const name of Object.keys(options)) {
-    if (!known.has(name)) throw new PostcacheOptionError(name, "is not a postcache option");
+    if (!known.has(name)) throw new PostcacheOptionError(name, `is not a postcache option${didYouMean(name, known)}`);
   }
   const o = options;
   const keyHeaders = headerNames("keyHeaders", o.keyHeaders, DEFAULT_KEY_HEADERS);

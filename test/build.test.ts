@@ -247,3 +247,13 @@ test("dist/lib holds only the library files and their chunks", () => {
   for (const file of files) expect(file).toMatch(/^(chunks\/chunk-[A-Z0-9]+\.js|[a-z-]+\.js|THIRD-PARTY-NOTICES\.md)$/);
   for (const name of Object.keys(LIB_ENTRIES)) expect(files).toContain(`${name}.js`);
 });
+
+test("tsconfig.json maps every export name to its source, as the build's postcacheFromSource does", () => {
+  const paths = (
+    JSON.parse(readFileSync(join(ROOT, "tsconfig.json"), "utf8")) as { compilerOptions: { paths: Record<string, string[]> } }
+  ).compilerOptions.paths;
+  const expected = Object.fromEntries(
+    Object.entries(LIB_ENTRIES).map(([name, entry]) => [name === "core" ? "postcache" : `postcache/${name}`, [`./${entry}`]]),
+  );
+  expect(paths).toEqual(expected);
+});

@@ -6,8 +6,9 @@
  * Environment: ORIGIN (required), the API's absolute URL. The port and host are `deno serve`'s
  * `--port` and `--host` (a module cannot choose them: `deno serve` listens for it).
  */
-import { postcacheDeno } from "../../adapters/deno.ts";
-import type { ResultInfo } from "../../core/types.ts";
+
+import type { ResultInfo } from "postcache";
+import { postcacheDeno } from "postcache/deno";
 
 /** The one Deno API used here; Deno's own types are not part of this repository's tsconfig. */
 declare const Deno: { env: { get(name: string): string | undefined } };
@@ -25,7 +26,9 @@ function log(info: ResultInfo): void {
 const postcache = postcacheDeno({
   origin,
   onResult: log,
-  onError: (error, where) => console.error(`postcache: error in ${where}:`, error),
+  // One line per failure (the request is still answered): the message, not the stack.
+  onError: (error, where) =>
+    console.error(`postcache: ${where} failed: ${error instanceof Error ? error.message : String(error)}`),
 });
 
 export default {

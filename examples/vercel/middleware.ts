@@ -3,7 +3,7 @@
  * ORIGIN (a project environment variable) or, without it, in front of this deployment's own routes.
  * See README.md for deploying it. Edit `rules` and `exclude` to fit your API.
  */
-import { postcacheVercel } from "../../adapters/vercel.ts";
+import { postcacheVercel } from "postcache/vercel";
 
 export default postcacheVercel({
   origin: process.env.ORIGIN || undefined,
@@ -12,7 +12,9 @@ export default postcacheVercel({
   rules: [{ match: "/search*", ttl: 300, staleWhileRevalidate: 60 }],
   exclude: ["/admin/*"],
   onResult: (info) => console.log(`${info.outcome} ${info.status} ${info.method} ${new URL(info.url).pathname}`),
-  onError: (error, where) => console.error(`[postcache] error in ${where}:`, error),
+  // One line per failure (the request is still answered): the message, not the stack.
+  onError: (error, where) =>
+    console.error(`postcache: ${where} failed: ${error instanceof Error ? error.message : String(error)}`),
 });
 
 // Where the middleware runs: every path, which a proxy in front of ORIGIN needs. Vercel reads this only

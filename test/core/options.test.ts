@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createPostcache, PostcacheOptionError, type PostcacheOptions, resolveOptions } from "../../core/index.ts";
+import { nearestName } from "../../core/suggest.ts";
 
 describe("options: validated once, at factory time, naming the option", () => {
   const bad: [string, unknown, RegExp][] = [
@@ -29,6 +30,24 @@ describe("options: validated once, at factory time, naming the option", () => {
     expect(() => createPostcache({ defaultTTL: 5 } as unknown as PostcacheOptions)).toThrow(
       /option "defaultTTL" is not a postcache option/,
     );
+  });
+
+  test("an unknown option near a known one suggests it; one near none suggests nothing", () => {
+    expect(() => createPostcache({ defaultTTL: 5 } as unknown as PostcacheOptions)).toThrow(
+      'option "defaultTTL" is not a postcache option (did you mean "defaultTtl"?)',
+    );
+    expect(() => createPostcache({ staleWhileRevalidation: 5 } as unknown as PostcacheOptions)).toThrow(
+      /did you mean "staleWhileRevalidate"\?/,
+    );
+    expect(() => createPostcache({ excludes: [] } as unknown as PostcacheOptions)).toThrow(/did you mean "exclude"\?/);
+    expect(() => createPostcache({ zzzzzzzz: 1 } as unknown as PostcacheOptions)).toThrow(/is not a postcache option$/);
+  });
+
+  test("nearestName: edit distance, case-insensitive, within a third of the name", () => {
+    const names = ["defaultTtl", "maxBodyBytes", "exclude", "include"];
+    expect(nearestName("defaultttl", names)).toBe("defaultTtl");
+    expect(nearestName("exlude", names)).toBe("exclude");
+    expect(nearestName("colour", names)).toBeUndefined();
   });
 
   test("defaults", () => {

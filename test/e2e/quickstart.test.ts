@@ -1,6 +1,6 @@
 /** `npm start` as a user runs it: the Bun server in front of the demo origin, MISS then HIT. */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { startProcess } from "./process.ts";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { freePort, runToEnd, startProcess } from "./process.ts";
 import type { RunningTarget } from "./suite.ts";
 
 let server: RunningTarget;
@@ -28,4 +28,56 @@ test("the banner's curl: MISS (slow origin), then HIT (fast), same bytes; a muta
   expect(bypass.headers.get("cache-status")).toBe("postcache; fwd=bypass; detail=mutation");
   const banner = await (await fetch(server.url)).text();
   expect(banner).toMatch(/demo origin/);
+});
+
+describe("the Bun server's messages are one line each", () => {
+  const SERVER = ["examples/bun/server.ts"];
+
+  test("the banner says the origin it fronts is the built-in demo origin", async () => {
+    const port = String(await freePort());
+    const run = await runToEnd([process.execPath, ...SERVER], {
+      env: { ...process.env, PORT: port, ORIGIN: "" },
+      timeoutMs: 3000,
+    });
+    expect(run.stdout).toMatch(
+      /in front of the built-in demo origin at http:\/\/127\.0\.0\.1:\d+ \(set ORIGIN to front your API\)/,
+    );
+  });
+
+  test("a too-short POSTCACHE_ADMIN_TOKEN is a one-line error naming the variable, exit 1", async () => {
+    const run = await runToEnd([process.execPath, ...SERVER], {
+      env: { ...process.env, PORT: "0", ORIGIN: "", POSTCACHE_ADMIN_TOKEN: "short" },
+      timeoutMs: 5000,
+    });
+    expect(run.code).toBe(1);
+    const lines = run.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/POSTCACHE_ADMIN_TOKEN must be at least 16 characters/);
+    expect(lines[0]).not.toContain("admin.token");
+  });
+
+  test("an origin that cannot be reached logs one line, not a stack", async () => {
+    const closed = await freePort();
+    const port = await freePort();
+    const child = Bun.spawn([process.execPath, ...SERVER], {
+      env: { ...process.env, PORT: String(port), ORIGIN: `http://127.0.0.1:${closed}` },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      let answer: Response | undefined;
+      for (let i = 0; i < 50 && !answer; i++) {
+        answer = await fetch(`http://127.0.0.1:${port}/search`, { method: "POST", body: "{}" }).catch(() => undefined);
+        if (!answer) await Bun.sleep(100);
+      }
+      expect(answer?.status).toBe(502);
+    } finally {
+      child.kill();
+      await child.exited;
+    }
+    const stderr = await new Response(child.stderr).text();
+    const lines = stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^postcache: origin failed: /);
+  }, 15_000);
 });

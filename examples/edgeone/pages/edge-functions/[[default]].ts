@@ -3,10 +3,12 @@
  * (https://cloud.tencent.com/document/product/1552/127416). Requests go to the `ORIGIN` environment
  * variable, which must be set in the project's settings.
  */
-import { type EdgeOnePagesContext, postcacheEdgeOne } from "../../../../adapters/edgeone.ts";
+import { type EdgeOnePagesContext, postcacheEdgeOne } from "postcache/edgeone";
 
 const postcache = postcacheEdgeOne({
-  onError: (error, where) => console.error(`postcache: error in ${where}:`, error),
+  // One line per failure (the request is still answered): the message, not the stack.
+  onError: (error, where) =>
+    console.error(`postcache: ${where} failed: ${error instanceof Error ? error.message : String(error)}`),
 });
 
 export function onRequest(context: EdgeOnePagesContext): Promise<Response> {

@@ -4,7 +4,7 @@
  * proxy rule in netlify.toml.
  */
 import type { Config } from "@netlify/edge-functions";
-import { postcacheNetlify } from "../../../../adapters/netlify.ts";
+import { postcacheNetlify } from "postcache/netlify";
 
 export default postcacheNetlify({
   // Per-path freshness, first match wins; it overrides the origin's Cache-Control, never its no-store.
@@ -14,7 +14,9 @@ export default postcacheNetlify({
     console.log(
       `${info.outcome} ${info.status} ${info.method} ${new URL(info.url).pathname}${info.detail ? ` (${info.detail})` : ""}`,
     ),
-  onError: (error, where) => console.error(`postcache: error in ${where}:`, error),
+  // One line per failure (the request is still answered): the message, not the stack.
+  onError: (error, where) =>
+    console.error(`postcache: ${where} failed: ${error instanceof Error ? error.message : String(error)}`),
 });
 
 export const config: Config = {
