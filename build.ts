@@ -91,6 +91,8 @@ export interface DeployTarget {
   target?: string;
   /** esbuild plugins for this target, besides the pure-core guard. */
   plugins?: () => Plugin[];
+  /** Rewrites the written bundle (e.g. a `config` the provider reads statically). */
+  after?: (file: string) => Promise<void>;
   limits: SizeLimit[];
   /** Why the settings are what they are. */
   note: string;
@@ -146,6 +148,7 @@ export const DEPLOY_TARGETS: DeployTarget[] = [
     // @vercel/functions is bundled in; it reaches `ws`, which needs the `browser` field to avoid Node built-ins.
     platform: "browser",
     plugins: () => [vercelFunctionsSlim()],
+    after: (file) => literalExport(file, "config"),
     limits: [...PROVIDER_LIMITS.vercel, budget],
     note: "Routing Middleware, @vercel/functions included",
   },
@@ -410,6 +413,30 @@ export function rewriteTsSpecifiers(text: string): string {
   return text.replace(/((?:from|import)\s*\(?\s*")(\.{1,2}\/[^"]*?)\.ts(")/g, "$1$2.js$3");
 }
 
+/**
+ * Vercel reads a middleware's `config` (its matcher) from the deployed file without running it, and only
+ * as `export const config = { ... }` (https://vercel.com/docs/routing-middleware/api#config-object).
+ * esbuild always exports through a final `export { aa as config }`, which that reading misses, so the
+ * matcher was ignored and the middleware ran on every path. This takes `name` out of the export clause
+ * and declares it again as a JSON literal of the value the bundle exports (a config is plain data; one
+ * that does not survive JSON fails the build).
+ */
+export async function literalExport(file: string, name: string): Promise<void> {
+  const script = readFileSync(file, "utf8");
+  const clause = /export\s*\{([^}]*)\};?\s*$/.exec(script);
+  const members = clause?.[1].split(",").map((m) => m.trim()) ?? [];
+  const member = members.find((m) => m === name || m.endsWith(` as ${name}`));
+  if (!clause || !member) throw new BuildError(`${relative(ROOT, file)} exports no "${name}"`);
+  const value = ((await import(`${file}?literal-${Date.now()}`)) as Record<string, unknown>)[name];
+  const literal = JSON.stringify(value);
+  if (literal === undefined || !Bun.deepEquals(JSON.parse(literal), value, true)) {
+    throw new BuildError(`${relative(ROOT, file)}: "${name}" is not plain JSON data, so it cannot be declared as a literal`);
+  }
+  const rest = members.filter((m) => m !== member);
+  const head = script.slice(0, clause.index);
+  writeFileSync(file, `${head}${rest.length ? `export{${rest.join(",")}};` : ""}\nexport const ${name} = ${literal};\n`);
+}
+
 export function violations(file: BuiltFile): string[] {
   return file.limits
     .filter((limit) => file[limit.of] > limit.bytes)
@@ -495,6 +522,7 @@ export async function build({
     for (const [i, entry] of t.files.entries()) {
       mkdirSync(dirname(outs[i]), { recursive: true });
       await run(t.name, { ...deployOptions(t, entry), outfile: outs[i] });
+      await t.after?.(outs[i]);
       built.push(measure(t.name, outdir, outs[i], t.limits));
     }
   }

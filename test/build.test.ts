@@ -170,6 +170,18 @@ describe("deployable bundles", () => {
     for (const file of routes) expect(readFileSync(join(DIST, file), "utf8"), file).toMatch(/export\s*\{[^}]*\bas onRequest\b/);
   });
 
+  test("Vercel: the middleware bundle declares `export const config = {...}`, the literal Vercel's static analysis reads", async () => {
+    const file = join(DIST, "vercel/middleware.js");
+    const script = readFileSync(file, "utf8");
+    // https://vercel.com/docs/routing-middleware/api#config-object: read from the file, not run; an
+    // export through an alias (`export { aa as config }`) is not seen, so the matcher would be ignored.
+    expect(script).toMatch(/\nexport const config = \{"matcher":/);
+    expect(script).not.toMatch(/\bas config\b/);
+    const built = (await import(`${file}?literal`)) as { config: unknown };
+    const source = (await import(join(ROOT, "examples/vercel/middleware.ts"))) as { config: unknown };
+    expect(built.config).toEqual(source.config);
+  });
+
   test("provider limits are the documented ones", () => {
     expect(PROVIDER_LIMITS.cloudflare.find((l) => l.of === "gzip")?.bytes).toBe(3_000_000);
     expect(PROVIDER_LIMITS.edgeone[0].bytes).toBe(5_000_000);

@@ -17,7 +17,7 @@ export default postcacheVercel({
     console.error(`postcache: ${where} failed: ${error instanceof Error ? error.message : String(error)}`),
 });
 
-// Where the middleware runs: every path, which a proxy in front of ORIGIN needs. Vercel reads this only
-// as a literal `export const config` in the deployed file; the built bundle loses it, which also means
-// every path (README.md: "Where it runs").
+// Where the middleware runs: every path, which a proxy in front of ORIGIN needs; narrow it to the APIs
+// worth caching when it fronts your own routes. Vercel reads this as a literal `export const config`
+// (https://vercel.com/docs/routing-middleware/api#config-object): keep it a plain object literal.
 export const config = { matcher: "/:path*" };
