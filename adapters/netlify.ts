@@ -41,6 +41,13 @@ interface NetlifyGlobal {
   env: { get(name: string): string | undefined };
 }
 
+/**
+ * Default `originTimeoutMs` on Netlify: its proxy gives up on an origin at about 26 s
+ * (https://docs.netlify.com/manage/routing/redirects/rewrites-proxies/), so postcache's own timeout
+ * comes first and `staleIfError` can still answer with a stale copy.
+ */
+export const NETLIFY_ORIGIN_TIMEOUT_MS = 20_000;
+
 /** An edge function: `(request, context) => Response`. */
 export type NetlifyEdgeFunction = (request: Request, context: NetlifyContext) => Promise<Response>;
 
@@ -57,7 +64,7 @@ export function postcacheNetlify({
   cacheStorageName = "postcache",
   ...options
 }: NetlifyOptions = {}): NetlifyEdgeFunction {
-  const postcache = createPostcache(options);
+  const postcache = createPostcache({ originTimeoutMs: NETLIFY_ORIGIN_TIMEOUT_MS, ...options });
   // Netlify's Cache API works only inside a request handler (https://ntl.fyi/cache-api-scope): the
   // store opens the cache on first use, in a request, never at import.
   const entries = store ?? cacheApiStore({ cache: () => caches.open(cacheStorageName), onError: options.onError });

@@ -31,6 +31,13 @@ export interface VercelOptions extends PostcacheOptions {
   namespace?: string | undefined;
 }
 
+/**
+ * Default `originTimeoutMs` on Vercel: middleware must begin its response within 25 s
+ * (https://vercel.com/docs/edge-middleware/limitations), so postcache's own timeout comes first and
+ * `staleIfError` can still answer with a stale copy.
+ */
+export const VERCEL_ORIGIN_TIMEOUT_MS = 20_000;
+
 /** Marks the middleware's own subrequests to this deployment, so the middleware lets them through. */
 export const SUBREQUEST_HEADER = "x-postcache-subrequest";
 const CACHED_METHODS = new Set(["POST", "QUERY"]);
@@ -47,7 +54,7 @@ export function postcacheVercel({
   namespace = "postcache",
   ...options
 }: VercelOptions = {}): (request: Request, context?: RequestContext) => Promise<Response> {
-  const postcache = createPostcache(options);
+  const postcache = createPostcache({ originTimeoutMs: VERCEL_ORIGIN_TIMEOUT_MS, ...options });
   const fetcher: Fetcher = origin ? originFetcher(origin) : selfFetcher;
   // `getCache` finds the deployed Runtime Cache (request context or environment), or an in-memory fallback
   // outside Vercel. Our keys already end in a SHA-256, and the default 32-bit djb2 key hash could
