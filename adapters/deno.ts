@@ -3,7 +3,7 @@
  * `Deno.serve(postcacheDeno({ origin }).fetch)`. Entries live in Deno's Cache API by default.
  */
 import { createPostcache, type PostcacheOptions } from "../core/index.ts";
-import { cacheApiStore } from "../core/stores/cache-api.ts";
+import { generationalCacheStore } from "../core/stores/cache-generations.ts";
 import type { CacheStore } from "../core/types.ts";
 import { originFetcher } from "./origin.ts";
 
@@ -14,9 +14,18 @@ export interface DenoOptions extends PostcacheOptions {
    * Where entries live. Default: Deno's Cache API, `caches.open(cacheStorageName)`
    * (https://docs.deno.com/api/web/~/CacheStorage). Deno 2.8 keeps it in SQLite under the system temp
    * directory (`deno info`: "Web cache storage"), one per main module or `--location`, so it outlives
-   * a restart. Deno never expires its entries: the store checks expiry itself. Pass `memoryStore()` for a per-process cache instead.
+   * a restart. Deno never expires nor evicts its entries, so the store checks expiry itself and keeps
+   * the cache bounded by generations (core/stores/cache-generations.ts): at most `maxCacheEntries`
+   * entries, about `maxCacheBytes`, each gone at most twice `maxCacheAgeMs` after it was written. Pass
+   * `memoryStore()` for a per-process cache instead.
    */
   store?: CacheStore | undefined;
+  /** Most entries the default store holds. Default 10,000. */
+  maxCacheEntries?: number | undefined;
+  /** About the most bytes the default store holds. Default 256 MiB. */
+  maxCacheBytes?: number | undefined;
+  /** The default store's sweep period, in ms: an entry is gone at most twice this after it was written. Default 24 h. */
+  maxCacheAgeMs?: number | undefined;
   /** Name of the Cache API cache used by the default store. Default `postcache`. */
   cacheStorageName?: string | undefined;
 }
@@ -31,9 +40,26 @@ export interface DenoServeExport {
  * // main.ts, run with: deno serve --allow-net --allow-env=ORIGIN main.ts
  * export default postcacheDeno({ origin: Deno.env.get("ORIGIN") ?? "http://127.0.0.1:3000" });
  */
-export function postcacheDeno({ origin, store, cacheStorageName = "postcache", ...options }: DenoOptions): DenoServeExport {
+export function postcacheDeno({
+  origin,
+  store,
+  cacheStorageName = "postcache",
+  maxCacheEntries,
+  maxCacheBytes,
+  maxCacheAgeMs,
+  ...options
+}: DenoOptions): DenoServeExport {
   const postcache = createPostcache(options);
-  const entries = store ?? cacheApiStore({ cache: () => caches.open(cacheStorageName), onError: options.onError });
+  const entries =
+    store ??
+    generationalCacheStore({
+      caches: () => caches,
+      name: cacheStorageName,
+      maxEntries: maxCacheEntries,
+      maxBytes: maxCacheBytes,
+      maxAgeMs: maxCacheAgeMs,
+      onError: options.onError,
+    });
   // Deno's fetch decodes gzip/br bodies and drops Content-Encoding with them, so what is stored is
   // consistent: a decoded body without an encoding header.
   const fetcher = originFetcher(origin);
