@@ -17,9 +17,11 @@ export async function startProcess(
   env: Record<string, string>,
   ready: RegExp,
   timeoutMs = 60_000,
+  cwd?: string,
 ): Promise<RunningTarget> {
   const port = env.PORT ?? String(await freePort());
   const child = Bun.spawn(cmd, {
+    cwd,
     env: { ...process.env, PORT: port, ...env },
     stdout: "pipe",
     stderr: "pipe",
