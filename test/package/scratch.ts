@@ -4,7 +4,8 @@
  * shared by the tests that need it (the consumer test, the templates).
  *
  * Offline-friendly: besides the tarball, the scratch project installs only TypeScript 5 (`typescript@5`,
- * the latest 5.x) from the npm registry, or from npm's cache after the first run (`--prefer-offline`).
+ * the latest 5.x) and @types/bun (for the docs' snippets, test/docs) from the npm registry, or from npm's
+ * cache after the first run (`--prefer-offline`).
  * TypeScript 7, esbuild, Deno, Bun and Node 22 are the repository's own devDependencies.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -75,7 +76,7 @@ export function packAndInstall(): Promise<Packed> {
           private: true,
           type: "module",
           dependencies: { postcache: `file:../${info.filename}` },
-          devDependencies: { typescript: "5" },
+          devDependencies: { typescript: "5", "@types/bun": "^1.4.4" },
         },
         null,
         2,
