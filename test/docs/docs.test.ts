@@ -7,10 +7,11 @@
  * parsed, HTTP shaped as messages. A block in no known language fails.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { freePort, runToEnd, startProcess } from "../e2e/process.ts";
 import { APP, BIN, packAndInstall, ROOT } from "../package/scratch.ts";
+import { requireTool } from "../system-tool.ts";
 import {
   type Block,
   blocksOf,
@@ -28,6 +29,12 @@ const FILES = [
   ...[...new Bun.Glob("examples/*/README.md").scanSync(ROOT)].sort(),
 ];
 const BLOCKS = FILES.flatMap((file) => blocksOf(ROOT, file));
+// The run blocks are curl commands, as a reader types them.
+const curl = await requireTool({
+  name: "curl",
+  install: ["bash", "test/install-tool.sh", "curl", "curl"],
+  neededBy: "docs' run blocks",
+});
 const where = (b: Block) => `${b.file}:${b.line}`;
 /** The folder whose package.json a block's `npm` commands and paths refer to. */
 const homeOf = (b: Block) => (b.file.startsWith("examples/") ? join(ROOT, dirname(b.file)) : ROOT);
@@ -108,7 +115,7 @@ describe("shell blocks", () => {
   test("some are run", () => {
     expect(runs.length).toBeGreaterThan(0);
   });
-  test.each(runs.map((b) => [where(b), b] as const))(
+  test.skipIf(!curl).each(runs.map((b) => [where(b), b] as const))(
     "%s: runs against the Bun server and its demo origin (npm start), every curl answered by postcache",
     async (_, b) => {
       const port = await freePort();
@@ -119,7 +126,16 @@ describe("shell blocks", () => {
       );
       try {
         const code = b.code.replaceAll("127.0.0.1:8787", `127.0.0.1:${port}`);
-        const run = await runToEnd(["bash", "-e", "-c", code], { cwd: ROOT, timeoutMs: 20_000 });
+        // curl where it was found, and nothing else from its folder (a PATH that hides tools stays so).
+        const bin = join(APP, ".bin-curl");
+        mkdirSync(bin, { recursive: true });
+        if (!existsSync(join(bin, "curl"))) symlinkSync(curl as string, join(bin, "curl"));
+        const path = `${bin}:${process.env.PATH}`;
+        const run = await runToEnd(["bash", "-e", "-c", code], {
+          cwd: ROOT,
+          env: { ...process.env, PATH: path },
+          timeoutMs: 20_000,
+        });
         expect(run.code, run.stderr).toBe(0);
         const curls = (code.match(/\bcurl\b/g) ?? []).length;
         expect((run.stdout.match(/^cache-status: postcache; /gim) ?? []).length).toBe(curls);
