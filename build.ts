@@ -4,6 +4,7 @@
  * touches a runtime global, or when a bundle is over its provider's code-size limit or our own budget.
  *
  *   dist/lib/<name>.js       the package's exports: ESM, platform-neutral, shared code in dist/lib/chunks/
+ *   dist/types/**.d.ts       their declarations (tsc), one per source file
  *   dist/<provider>/...      deployable bundles, minified: what you upload or point the provider at
  *
  * `bun build.ts --only cloudflare,bun` builds some targets; `--outdir dir` writes elsewhere.

@@ -36,6 +36,20 @@ describe("the tarball", () => {
     expect(packed.files.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
   });
 
+  // The scratch project sits inside the repository, whose node_modules would hide an undeclared import.
+  test("imports no package, in JavaScript or declarations", () => {
+    const installed = join(APP, "node_modules/postcache");
+    for (const file of packed.files.filter((f) => f.endsWith(".js") || f.endsWith(".d.ts"))) {
+      const code = readFileSync(join(installed, file), "utf8")
+        .split("\n")
+        .filter((line) => !/^\s*(\*|\/\*|\/\/)/.test(line))
+        .join("\n");
+      for (const [, specifier] of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)"([^"]+)"/g)) {
+        expect(specifier, `${file} imports ${specifier}`).toMatch(/^\.\.?\//);
+      }
+    }
+  });
+
   test("installs with no warning: no dependencies, so no EBADENGINE", () => {
     expect(installedManifest().version).toBe("0.2.0");
     expect(packed.installOutput).not.toMatch(/EBADENGINE|npm warn/i);
