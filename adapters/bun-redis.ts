@@ -11,7 +11,7 @@
  *   attempt at a time, whenever a command finds the client disconnected.
  */
 import { RedisClient } from "bun";
-import { type RedisLike, type RedisStoreOptions, redisStore, type TaggedRedisStore } from "../core/stores/redis.ts";
+import { type RedisStoreOptions, redisStore, type SendingRedisLike, type TaggedRedisStore } from "../core/stores/redis.ts";
 
 export {
   DEFAULT_REDIS_PREFIX,
@@ -19,6 +19,7 @@ export {
   type RedisStore,
   type RedisStoreOptions,
   redisStore,
+  type SendingRedisLike,
   type TaggedRedisStore,
 } from "../core/stores/redis.ts";
 
@@ -36,7 +37,7 @@ export interface BunRedisStore extends TaggedRedisStore {
 }
 
 /** Bun's `RedisClient` as a `RedisLike` that fails fast while disconnected and reconnects when Bun has given up. */
-export function bunRedis(client: RedisClient): Required<RedisLike> {
+export function bunRedis(client: RedisClient): SendingRedisLike {
   let connecting = false;
   const connect = () => {
     if (connecting) return;
