@@ -56,16 +56,18 @@ export const LIB_ENTRIES: Record<string, string> = {
   deno: "adapters/deno.ts",
   bun: "adapters/bun.ts",
   "bun-redis": "adapters/bun-redis.ts",
+  "node-redis": "adapters/node-redis.ts",
   client: "core/client.ts",
   protocols: "core/protocols/index.ts",
 };
 
 /**
  * Imports the libraries leave to the runtime or the user's bundler: Bun's built-in module (the Bun
- * adapters), and `@vercel/functions` (a dependency of the Vercel adapter). Anything else that is not
- * part of this package fails the build, `node:*` included.
+ * adapters), `@vercel/functions` (a dependency of the Vercel adapter), and `redis` with the
+ * `node:buffer` it needs (the optional peer of the node-redis adapter). Anything else that is not part
+ * of this package fails the build, other `node:*` modules included.
  */
-export const LIB_EXTERNALS = ["bun", "@vercel/functions"];
+export const LIB_EXTERNALS = ["bun", "@vercel/functions", "redis", "node:buffer"];
 
 /** A deployable bundle. */
 export interface DeployTarget {
