@@ -1,7 +1,8 @@
 /**
  * Redis store: one cache shared by every instance behind a load balancer. Web standards only: the
  * client is injected, so core imports no driver: anything with a binary-safe `getBuffer`, `set(k, v,
- * "PX", ms)` and `del` fits `RedisLike`. Bun's built-in `RedisClient` is wired up in `adapters/bun-redis.ts`.
+ * "PX", ms)` and `del` fits `RedisLike`. Bun's built-in `RedisClient` is wired up in `adapters/bun-redis.ts`,
+ * node-redis (one server or a cluster) in `adapters/node-redis.ts`; docs/redis.md.
  *
  * Each value is `f64 expiresAt (ms, big-endian) | encodeEntry(entry)`. Redis drops the key itself after
  * the TTL (`SET ... PX`, https://redis.io/docs/latest/commands/set/); the expiry time in the value is
@@ -159,6 +160,8 @@ return { removed, redis.call('SCARD', KEYS[1]) }`;
  * @example
  * // On Bun, through adapters/bun-redis.ts (fails fast while the server is down, reconnects):
  * const store = bunRedisStore({ url: "redis://127.0.0.1:6379" });
+ * // On Node, Deno or Bun, one server or a cluster, through adapters/node-redis.ts:
+ * const store = nodeRedisStore({ cluster: ["redis://10.0.0.5:7000", "redis://10.0.0.6:7000"] });
  * // Any other client that fits RedisLike:
  * const store = redisStore({ client, prefix: "myapp:postcache:" });
  * await store.deleteTag?.("product:42");
