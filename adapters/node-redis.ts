@@ -1,32 +1,24 @@
 /**
- * The Redis store on node-redis (`redis` on npm, v6), for any runtime with Node's `net`: Node 20+, Bun,
- * and Deno through npm. One server or a Redis Cluster; Valkey too (it speaks the same protocol).
+ * The Redis store on node-redis (`redis` on npm, v6, an optional peer dependency), one server or a Redis
+ * Cluster, under Node 20+, Bun and Deno (each tested): `nodeRedisStore({ url })`, `nodeRedisStore({
+ * cluster: [urls] })`. Valkey is untested (docs/redis.md).
  *
- *   nodeRedisStore({ url: "redis://10.0.0.5:6379" })
- *   nodeRedisStore({ cluster: ["redis://10.0.0.5:7000", "redis://10.0.0.6:7000"] })
+ * Why node-redis rather than ioredis (both do Cluster, Lua and binary replies):
+ * - Maintenance: node-redis is Redis's actively developed client (v6: RESP3, Node 20+); ioredis's README
+ *   says it is maintained best-effort and recommends node-redis for new projects.
+ * - Failing fast is one option, `disableOfflineQueue`, applied to every node of a cluster through
+ *   `defaults`; ioredis needs several to agree (offline queue, per-request retries, Cluster's retry
+ *   delays), and we tested node-redis only.
+ * - Binary: a per-command type mapping returns `GET`'s bulk string as a `Buffer` (no second client).
+ * - Cluster: `createCluster` follows MOVED/ASK and keeps a client per node, for `clear`'s SCAN per master.
+ * - It imports only `node:` built-ins, so it runs unchanged under Node, Bun and Deno.
  *
- * Why node-redis rather than ioredis (https://github.com/redis/node-redis, .../redis/ioredis):
- * - Maintenance: node-redis is Redis's actively developed client (v6, 2026: RESP3 by default, Node 20
- *   or later). ioredis's own README says it is maintained on a best-effort basis and recommends
- *   node-redis for new projects.
- * - Cluster: `createCluster` follows MOVED/ASK, refreshes the topology, and keeps one client per node,
- *   which gives `clear` a SCAN per master (`masters`).
- * - Binary: a per-command type mapping returns bulk strings as `Buffer`, so `GET` is byte-exact with no
- *   second client; arguments are sent as raw bytes when they are Buffers.
- * - Failing fast: one option, `disableOfflineQueue`, makes a command on a disconnected client reject at
- *   once, on every node of a cluster too (through `defaults`), while the client reconnects by itself.
- *   ioredis can do this as well, but through several settings that must line up (its offline queue,
- *   per-request retries, and Cluster's own retry delays); we tested node-redis only.
- * - It imports only `node:` built-ins, so it runs unchanged under Node, Bun and Deno (tested in all three).
- *
- * Behaviour while Redis is down, checked with redis 6.3.1 (test/stores/node-redis.test.ts,
- * test/stores/redis-cluster.test.ts): store calls reject within milliseconds (`ClientOfflineError`), so
- * postcache goes to the origin at once and no command holds a body in memory; node-redis reconnects
- * with its default backoff (50 ms doubling to 2 s, for ever); if the client has stopped for good (a
- * cluster whose root nodes were all down at start, or a client of yours whose reconnect strategy gave
- * up), the next store call starts `connect()` again, one attempt at a time. A command already sent when
- * the connection drops rejects when it does. `error` events are handled (node-redis would otherwise
- * throw them) and passed to `onError`.
+ * While Redis is down, checked with redis 6.3.1 (test/stores/node-redis.test.ts, redis-cluster.test.ts):
+ * store calls reject within milliseconds (`ClientOfflineError`), so postcache goes to the origin at once
+ * and no queued command holds a body; node-redis reconnects with its backoff (50 ms doubling to 2 s,
+ * forever). A client that stopped for good (a cluster whose nodes were all down at start, a reconnect
+ * strategy of yours that gave up) is connected again by the next store call, one attempt at a time.
+ * `error` events are handled (node-redis would throw them) and passed to `onError`.
  */
 import { Buffer } from "node:buffer";
 import { createClient, createCluster, RESP_TYPES } from "redis";
@@ -52,26 +44,22 @@ export {
 type Arg = string | Buffer;
 type Options = { typeMapping?: Record<number, unknown> };
 
-/** What the store uses of a node-redis client (`createClient`). */
-export interface NodeRedisClient {
+interface Connectable {
   readonly isOpen: boolean;
-  sendCommand(args: Arg[], options?: Options): Promise<unknown>;
   connect(): Promise<unknown>;
   on(event: "error", listener: (error: unknown) => void): unknown;
   listenerCount(event: "error"): number;
   destroy(): void;
 }
-
+/** What the store uses of a node-redis client (`createClient`). */
+export interface NodeRedisClient extends Connectable {
+  sendCommand(args: Arg[], options?: Options): Promise<unknown>;
+}
 /** What the store uses of a node-redis cluster client (`createCluster`). */
-export interface NodeRedisCluster {
-  readonly isOpen: boolean;
-  readonly masters: { client?: NodeRedisClient; address: string }[];
+export interface NodeRedisCluster extends Connectable {
+  readonly masters: { client?: NodeRedisClient }[];
   sendCommand(firstKey: Arg | undefined, isReadonly: boolean | undefined, args: Arg[], options?: Options): Promise<unknown>;
   nodeClient(node: never): Promise<NodeRedisClient>;
-  connect(): Promise<unknown>;
-  on(event: "error", listener: (error: unknown) => void): unknown;
-  listenerCount(event: "error"): number;
-  destroy(): void;
 }
 
 export interface NodeRedisOptions extends Omit<RedisStoreOptions, "client"> {
@@ -140,34 +128,28 @@ export function nodeRedis(
     ? (args: Arg[], readonly: boolean, options?: Options) =>
         client.sendCommand(routingKey(args[0] as string, args.slice(1)), readonly, args, options)
     : (args: Arg[], _readonly: boolean, options?: Options) => client.sendCommand(args, options);
-  const send: RedisSend = async (command, args) => {
-    ready();
-    return run([command, ...args.map(asArg)], false);
-  };
+  const guarded =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      ready();
+      return call(...args);
+    };
   const like: SendingRedisLike = {
-    async getBuffer(key) {
-      ready();
-      return (await run(["GET", key], true, BYTES)) as Buffer | null;
-    },
-    async set(key, value, mode, ms) {
-      ready();
-      return run(["SET", key, asArg(value), mode, String(ms)], false);
-    },
-    async del(key) {
-      ready();
-      return Number(await run(["DEL", key], false));
-    },
-    send,
+    getBuffer: guarded(async (key) => (await run(["GET", key], true, BYTES)) as Buffer | null),
+    set: guarded((key, value, mode, ms) => run(["SET", key, asArg(value), mode, String(ms)], false)),
+    del: guarded(async (key) => Number(await run(["DEL", key], false))),
+    send: guarded((command, args) => run([command, ...args.map(asArg)], false)),
   };
   if (isCluster(client)) {
-    like.masters = async () => {
-      ready();
-      // Each master's own client (connected eagerly by node-redis unless minimizeConnections is set).
+    // Each master's own client (connected eagerly by node-redis unless minimizeConnections is set).
+    like.masters = guarded(async () => {
       const nodes = await Promise.all(client.masters.map(async (node) => node.client ?? client.nodeClient(node as never)));
       return nodes.map(
-        (node) => (command: string, args: (string | Uint8Array)[]) => node.sendCommand([command, ...args.map(asArg)]),
+        (node): RedisSend =>
+          (command, args) =>
+            node.sendCommand([command, ...args.map(asArg)]),
       );
-    };
+    });
   }
   return like;
 }

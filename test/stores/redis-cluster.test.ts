@@ -159,4 +159,25 @@ describe("redis cluster", () => {
       await victim.start();
     }
   }, 40_000);
+
+  // Last: it stops the whole cluster.
+  test("a cluster that was down when the store was created: calls fail fast, then the store connects by itself", async () => {
+    const { cluster } = running();
+    await Promise.all(cluster.nodes.map((node) => node.stop()));
+    const store = nodeRedisStore({ cluster: cluster.urls, prefix });
+    try {
+      const down = await timed(store.get(uniqueKey()));
+      expect(down.rejected).toBe(true);
+      expect(down.ms).toBeLessThan(250);
+      await Promise.all(cluster.nodes.map((node) => node.start()));
+      await cluster.waitUntilOk(15_000);
+      expect(await eventually(() => store.get(uniqueKey()), 10_000)).toBeUndefined();
+      const key = uniqueKey();
+      await store.set(key, tagged([uniqueTag()]), 60);
+      expect((await store.get(key))?.status).toBe(200);
+    } finally {
+      store.client.destroy();
+      await Promise.all(cluster.nodes.map((node) => node.start()));
+    }
+  }, 40_000);
 });
