@@ -57,12 +57,13 @@ export const LIB_ENTRIES: Record<string, string> = {
   deno: "adapters/deno.ts",
   bun: "adapters/bun.ts",
   "bun-redis": "adapters/bun-redis.ts",
+  "node-redis": "adapters/node-redis.ts",
   client: "core/client.ts",
   protocols: "core/protocols/index.ts",
 };
 
 /**
- * Imports the libraries leave to the runtime or the user's bundler: none. The package has no runtime
+ * Imports the libraries leave to the runtime or the user's bundler. The package has no runtime
  * dependencies, so a user's install pulls nothing else in (and no engine warnings with it):
  * - Bun's Redis client is reached as `Bun.RedisClient` when the store is created, not imported from "bun",
  *   so `postcache/bun-redis` loads (and type-checks) anywhere and fails only if used outside Bun.
@@ -72,9 +73,12 @@ export const LIB_ENTRIES: Record<string, string> = {
  *   could not drop what the adapter leaves unused: 17.6 KiB gzip for a middleware, over our 16 KiB
  *   budget, against 14.7 KiB with the slimmed copy. The cost: a change in Vercel's runtime contract
  *   needs a postcache release (the copy is pinned by our lockfile).
- * Anything that is not part of this package fails the build, `node:*` included.
+ * - `redis` is the optional peer dependency of `postcache/node-redis`, left to the user's install.
+ * - `node:*` modules, for the server adapters (Bun, Node): the edge targets below stay platform-neutral,
+ *   so an edge entry that reached for one still fails there.
+ * Anything else that is not part of this package fails the build.
  */
-export const LIB_EXTERNALS: string[] = [];
+export const LIB_EXTERNALS: string[] = ["redis", "node:*"];
 
 /** Where `npm run build` writes the declarations: tsc's emit of every library entry, mirroring the sources. */
 export const TYPES_DIR = "types";
@@ -400,7 +404,9 @@ export async function emitDeclarations(outdir: string): Promise<void> {
       .split("\n")
       .filter((line) => !/^\s*(?:\*|\/\*|\/\/)/.test(line))
       .join("\n");
-    const bare = code.match(/(?:from|import)\s*\(?\s*"(?![./])[^"]+"/g);
+    // Node's own modules are allowed: only the Node-only entries use them (node-redis, whose `redis`
+    // peer brings @types/node with it), never an edge entry, whose build is platform-neutral.
+    const bare = code.match(/(?:from|import)\s*\(?\s*"(?![./]|node:)[^"]+"/g);
     if (bare)
       throw new BuildError(
         `${relative(outdir, path)} imports a package (${bare.join(", ")}): declarations must be self-contained`,

@@ -14,7 +14,7 @@
  * this module loads in any runtime (a bundle or a test that imports every entry) and its declarations
  * need no bun-types: `BunRedisClient` is the part of Bun's `RedisClient` used here, which Bun's fits.
  */
-import { type RedisLike, type RedisStoreOptions, redisStore, type TaggedRedisStore } from "../core/stores/redis.ts";
+import { type RedisStoreOptions, redisStore, type SendingRedisLike, type TaggedRedisStore } from "../core/stores/redis.ts";
 
 export {
   DEFAULT_REDIS_PREFIX,
@@ -22,6 +22,7 @@ export {
   type RedisStore,
   type RedisStoreOptions,
   redisStore,
+  type SendingRedisLike,
   type TaggedRedisStore,
 } from "../core/stores/redis.ts";
 
@@ -56,7 +57,7 @@ export interface BunRedisStore extends TaggedRedisStore {
 }
 
 /** Bun's `RedisClient` as a `RedisLike` that fails fast while disconnected and reconnects when Bun has given up. */
-export function bunRedis(client: BunRedisClient): Required<RedisLike> {
+export function bunRedis(client: BunRedisClient): SendingRedisLike {
   let connecting = false;
   const connect = () => {
     if (connecting) return;

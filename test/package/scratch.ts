@@ -75,7 +75,8 @@ export function packAndInstall(): Promise<Packed> {
           name: "postcache-consumer",
           private: true,
           type: "module",
-          dependencies: { postcache: `file:../${info.filename}` },
+          // redis: the optional peer a user of postcache/node-redis installs beside it.
+          dependencies: { postcache: `file:../${info.filename}`, redis: "^6.3.1" },
           devDependencies: { typescript: "5", "@types/bun": "^1.4.4" },
         },
         null,
@@ -102,6 +103,10 @@ export function packAndInstall(): Promise<Packed> {
 }
 
 /** The package.json of the installed package. */
-export function installedManifest(): { version: string; exports: Record<string, unknown> } {
+export function installedManifest(): {
+  version: string;
+  exports: Record<string, unknown>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+} {
   return JSON.parse(readFileSync(join(APP, "node_modules/postcache/package.json"), "utf8"));
 }

@@ -1,78 +1,26 @@
 /**
  * The Redis store against a real, throwaway redis-server (spawned here on a free loopback port, no
  * persistence), through Bun's built-in client. A missing redis-server is installed through
- * `test/redis.sh install` when this machine can, else these tests are skipped with one line saying so;
- * under CI=true a missing redis-server fails the run (test/system-tool.ts).
+ * `test/redis.sh install` when this machine can, else the file is skipped with one line; under CI=true a
+ * missing one fails the run (test/stores/redis-server.ts, test/system-tool.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RedisClient } from "bun";
 import { bunRedis, bunRedisStore } from "../../adapters/bun-redis.ts";
-import { createPostcache } from "../../core/handler.ts";
 import { redisStore } from "../../core/stores/redis.ts";
 import { ALL_TAG } from "../../core/tags.ts";
 import type { CacheStore } from "../../core/types.ts";
-import { freePort } from "../e2e/process.ts";
-import { requireTool } from "../system-tool.ts";
 import { entry, tagged, testStore, uniqueKey, uniqueTag } from "./conformance.ts";
+import { eventually, MISSING, outageScenario, REDIS_SERVER, type RedisServer, startRedis } from "./redis-server.ts";
 
-const BINARY = await requireTool({
-  name: "redis-server",
-  install: ["bash", "test/redis.sh", "install"],
-  neededBy: "Redis store tests",
-});
-const MISSING = "[redis test] redis-server is not installed: run `bash test/redis.sh install`";
-const prefix = `postcache-test-${Date.now().toString(36)}:`;
+// Without redis-server (and no way to install it here) the whole file is skipped, with one line said.
+if (REDIS_SERVER) {
+  const prefix = `postcache-test-${Date.now().toString(36)}:`;
+  let server: RedisServer | undefined;
+  let client: RedisClient | undefined;
 
-/** A redis-server child process; `stop` and `start` keep the port, to test an outage and a restart. */
-class RedisServer {
-  private child?: ReturnType<typeof Bun.spawn>;
-  constructor(readonly port: number) {}
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-  async start(): Promise<void> {
-    if (!BINARY) throw new Error(MISSING);
-    if (this.child) return;
-    const child = Bun.spawn(
-      [BINARY, "--bind", "127.0.0.1", "--port", String(this.port), "--save", "", "--appendonly", "no", "--daemonize", "no"],
-      { stdout: "pipe", stderr: "pipe" },
-    );
-    this.child = child;
-    let output = "";
-    const decoder = new TextDecoder();
-    const ready = (async () => {
-      for await (const chunk of child.stdout as ReadableStream<Uint8Array>) {
-        output += decoder.decode(chunk);
-        if (output.includes("Ready to accept connections")) return;
-      }
-      throw new Error(`[redis test] redis-server exited before it was ready:\n${output}`);
-    })();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`[redis test] redis-server not ready after 10 s:\n${output}`)), 10_000);
-    });
-    try {
-      await Promise.race([ready, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (!child) return;
-    child.kill();
-    await child.exited;
-  }
-}
-
-let server: RedisServer | undefined;
-let client: RedisClient | undefined;
-
-if (BINARY) {
   beforeAll(async () => {
-    server = new RedisServer(await freePort());
-    await server.start();
+    server = await startRedis();
     client = new RedisClient(server.url, { enableOfflineQueue: false });
     await client.connect();
   }, 20_000);
@@ -87,31 +35,14 @@ if (BINARY) {
     return client;
   }
 
-  /** Retries `attempt` every 50 ms until it resolves, for up to `ms`. */
-  async function eventually<T>(attempt: () => Promise<T>, ms: number): Promise<T> {
-    const deadline = performance.now() + ms;
-    for (;;) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (performance.now() > deadline) throw error;
-        await Bun.sleep(50);
-      }
-    }
-  }
-
-  /** Milliseconds `promise` takes to settle, and whether it rejected. */
-  async function timed(promise: Promise<unknown>): Promise<{ ms: number; rejected: boolean }> {
-    const started = performance.now();
-    const rejected = await promise.then(
-      () => false,
-      () => true,
-    );
-    return { ms: performance.now() - started, rejected };
-  }
-
   testStore("redis", {
     create: (clock) => redisStore({ client: bunRedis(requireClient()), prefix, now: clock.now }),
+    capabilities: { tags: true, clear: true },
+  });
+
+  // The layout Redis Cluster needs (hash tags, an index per shard), here on one server.
+  testStore("redis, 8 shards", {
+    create: (clock) => redisStore({ client: bunRedis(requireClient()), prefix, now: clock.now, shards: 8 }),
     capabilities: { tags: true, clear: true },
   });
 
@@ -224,6 +155,34 @@ if (BINARY) {
       expect(await store.delete(key)).toBe(true);
     });
 
+    test("shards: each entry, its tag list and its shard's tag sets share one hash tag; bad values are refused", async () => {
+      const redis = requireClient();
+      const store = redisStore({ client: bunRedis(redis), prefix, shards: 4 });
+      const tag = uniqueTag();
+      const keys = Array.from({ length: 16 }, () => uniqueKey());
+      await Promise.all(keys.map((k) => store.set(k, tagged([tag]), 60)));
+      const found = (await redis.send("KEYS", [`${prefix}{*}${keys[0]}`])) as string[];
+      expect(found).toHaveLength(1);
+      const at = found[0].slice(0, found[0].length - keys[0].length);
+      expect(at).toMatch(/^postcache-test-[a-z0-9]+:\{[a-z0-9]+\}$/);
+      expect((await redis.send("SMEMBERS", [`${at}#tags:${keys[0]}`])) as string[]).toEqual([`${at}#tag:${tag}`]);
+      // 16 keys over 4 shards: several tag sets, together listing every key once.
+      const sets = (await redis.send("KEYS", [`${prefix}{*}#tag:${tag}`])) as string[];
+      expect(sets.length).toBeGreaterThan(1);
+      const members = (await Promise.all(sets.map((k) => redis.send("SMEMBERS", [k]) as Promise<string[]>))).flat();
+      expect(members.sort()).toEqual([...keys].sort());
+      expect(await store.deleteTag(tag)).toBe(16);
+
+      const client = bunRedis(redis);
+      expect(() => redisStore({ client, prefix: "{app}:", shards: 4 })).toThrow(/option "prefix" must not contain/);
+      for (const shards of [-1, 1.5, 1025, Number.NaN]) {
+        expect(() => redisStore({ client, shards })).toThrow(/option "shards" must be an integer from 0 to 1024/);
+      }
+      expect(() => redisStore({ client: { ...client, masters: async () => [] }, shards: 0 })).toThrow(
+        /at least 1 on Redis Cluster/,
+      );
+    });
+
     test("a client without getBuffer/set/del is refused at creation", () => {
       expect(() => redisStore({ client: {} as never })).toThrow(/\[postcache\] \[redis\] option "client"/);
     });
@@ -231,63 +190,8 @@ if (BINARY) {
     test("server stopped: store calls reject at once, postcache answers from the origin; restarted: cached again", async () => {
       if (!server) throw new Error(MISSING);
       const store = bunRedisStore({ url: server.url, prefix });
-      const errors: string[] = [];
-      const postcache = createPostcache({ storeTimeoutMs: 1000, onError: (_, where) => errors.push(where) });
-      let originCalls = 0;
-      const fetcher = async () => {
-        originCalls++;
-        return new Response(JSON.stringify({ n: originCalls }), {
-          headers: { "content-type": "application/json", "cache-control": "max-age=60" },
-        });
-      };
-      const body = JSON.stringify({ q: uniqueKey() });
-      const ask = async () => {
-        const started = performance.now();
-        const waits: Promise<unknown>[] = [];
-        const response = await postcache.handle(
-          new Request("http://app.test/search", { method: "POST", body, headers: { "content-type": "application/json" } }),
-          store,
-          fetcher,
-          { waitUntil: (p) => waits.push(p) },
-        );
-        const text = await response.text();
-        await Promise.all(waits);
-        return {
-          status: response.status,
-          text,
-          cacheStatus: response.headers.get("cache-status") ?? "",
-          ms: performance.now() - started,
-        };
-      };
       try {
-        await eventually(() => store.get(uniqueKey()), 5000);
-        expect((await ask()).cacheStatus).toMatch(/fwd=uri-miss; fwd-status=200; stored/);
-        expect((await ask()).cacheStatus).toMatch(/; hit/);
-        expect(originCalls).toBe(1);
-
-        await server.stop();
-        // Store calls reject well inside postcache's store timeout (1000 ms here): nothing queues.
-        for (const call of [store.get(uniqueKey()), store.set(uniqueKey(), entry(), 60), store.delete(uniqueKey())]) {
-          const result = await timed(call);
-          expect(result.rejected).toBe(true);
-          expect(result.ms).toBeLessThan(250);
-        }
-        const down = await ask();
-        expect(down.status).toBe(200);
-        expect(JSON.parse(down.text)).toEqual({ n: 2 });
-        expect(down.cacheStatus).toMatch(/fwd=uri-miss/);
-        expect(down.ms).toBeLessThan(500);
-        expect(errors).toContain("store.get");
-        expect(originCalls).toBe(2);
-
-        await server.start();
-        // Bun reconnects by itself within a few hundred ms; the cache serves again.
-        await eventually(() => store.get(uniqueKey()), 5000);
-        expect((await ask()).cacheStatus).toMatch(/fwd=uri-miss; fwd-status=200; stored/);
-        const hit = await ask();
-        expect(hit.cacheStatus).toMatch(/; hit/);
-        expect(JSON.parse(hit.text)).toEqual({ n: 3 });
-        expect(originCalls).toBe(3);
+        await outageScenario(server, store);
       } finally {
         store.client.close();
         await server.start(); // in case an expectation failed during the outage
