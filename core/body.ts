@@ -62,7 +62,12 @@ function streamOf(chunks: Uint8Array[], rest?: ReadableStreamDefaultReader<Uint8
   });
 }
 
-/** Reads `stream` in full, or returns undefined (and cancels it) past `max` bytes. */
+/**
+ * Reads `stream` in full, or returns undefined (and cancels it) past `max` bytes. Each chunk is copied as
+ * it is read: a tee shares chunks between its branches (Streams standard, ReadableStreamTee without
+ * cloning), and a runtime that writes the other branch to a socket may detach their buffers (Deno does,
+ * under Netlify's edge runtime), which would leave the copy we keep empty or unreadable.
+ */
 export async function readAll(stream: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array | undefined> {
   if (!stream) return EMPTY;
   const reader = stream.getReader();
@@ -76,7 +81,7 @@ export async function readAll(stream: ReadableStream<Uint8Array> | null, max: nu
       await reader.cancel();
       return undefined;
     }
-    chunks.push(value);
+    chunks.push(value.slice());
   }
   return chunks.length === 1 ? chunks[0] : concat(chunks);
 }

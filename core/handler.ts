@@ -1,42 +1,51 @@
 /**
  * The engine: decides for each POST/QUERY request whether to bypass, serve from cache, serve stale, or
  * go to the origin and store, and says which in `Cache-Status`. The cache never breaks a request:
- * every store call is bounded by a timeout and fails open to the origin.
+ * every store call is bounded by a timeout and fails open to the origin, and `handle` never rejects.
+ *
+ * A request goes through these stages, each a function below: admission (exclusions), body, key,
+ * lookup, coalescing, origin and store (core/miss.ts).
  */
 import { adminResponse } from "./admin.ts";
-import { type BodyRead, declaredLength, readAll, readBodyCapped } from "./body.ts";
-import { parseCacheControl } from "./cache-control.ts";
+import { type BodyRead, declaredLength, readBodyCapped } from "./body.ts";
 import { type CacheStatusParams, cacheStatus } from "./cache-status.ts";
 import { hasCredentials, headerBypassReason, pathBypassReason } from "./exclusions.ts";
 import {
   BODY_OMITTED_HEADER,
   type BodyRequiredReason,
   bodyKey,
-  etagFor,
   isBodyOmitted,
-  noneMatch,
   sameBytes,
   sha256FromContentDigest,
   sha256Of,
 } from "./handshake.ts";
-import { storableHeaders } from "./hop-by-hop.ts";
+import { invalidatedUris, succeeded, uriTag } from "./invalidation.ts";
 import { type CacheKey, cacheKey } from "./key.ts";
+import {
+  fetchAndStore,
+  type Inflight,
+  type MissContext,
+  mutable,
+  type OriginFailure,
+  type Shared,
+  varyMatches,
+  waitForLeader,
+} from "./miss.ts";
 import { type PostcacheOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
-import { freshness, ruleFor, storeTtl, whyNotStorable } from "./policy.ts";
 import { corsEcho, problemJson, problemText } from "./problem.ts";
 import { type BodyClass, classifyBody } from "./protocols/protocol.ts";
+import { matchesClient, notModified, replay } from "./replay.ts";
+import { type RequestDirectives, requestDirectives, reuse } from "./reuse.ts";
 import { createStats, type StatsSnapshot } from "./stats.ts";
-import { tagsOf } from "./tags.ts";
+import { storeDeleteTag, storeGet, storeSet } from "./store-calls.ts";
 import type { CacheEntry, CacheOutcome, CacheStore, Fetcher, RequestContext } from "./types.ts";
 
 /** Methods whose answers postcache caches: POST, and QUERY (the safe method with a body). */
 const CACHED_METHODS = new Set(["POST", "QUERY"]);
 /** RFC 9110 §9.2.1: methods that change nothing, so never trigger invalidation. */
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
-/** RFC 9110 §15.4.5: what a 304 carries of the answer it stands for, plus our own Age. */
-const NOT_MODIFIED_HEADERS = ["cache-control", "content-location", "date", "etag", "expires", "vary", "age"];
-/** RFC 9110 §15.3.5, §15.3.6, §15.4.5: statuses whose responses have no body. */
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+/** Bypass reasons that mark a POST as a write, which invalidates its target URI (RFC 9111 §4.4). */
+const WRITE_REASONS = new Set(["mutation", "method-override"]);
 
 export interface Postcache {
   /** Answers `request`: from `store` when it can, else through `fetcher`. Never rejects. */
@@ -45,6 +54,16 @@ export interface Postcache {
   readonly options: ResolvedOptions;
   /** Live counters for this engine (this process or isolate). */
   stats(): StatsSnapshot;
+}
+
+/** One request on its way through the engine. */
+interface Exchange extends MissContext {
+  request: Request;
+  method: string;
+  started: number;
+  timing: { lookup: number; origin: number };
+  key?: CacheKey;
+  collapsed: boolean;
 }
 
 /**
@@ -59,13 +78,11 @@ export interface Postcache {
 export function createPostcache(options: PostcacheOptions = {}): Postcache {
   const o = resolveOptions(options);
   const stats = createStats(o.now);
-  const invalidating = o.rules.some((rule) => rule.invalidates.length > 0);
   const protocols = o.protocols.length > 0;
   const protocolContext = { sha256: o.sha256, mutationVerbs: o.mutationVerbs };
   /** A protocol's key body is canonical already: it is keyed as it is. */
   const protocolKeyOptions: ResolvedOptions = { ...o, canonicalJson: false };
-  /** Identical misses in flight: key → what the leader's origin call gave. */
-  const inflight = new Map<string, Promise<Shared>>();
+  const inflight: Inflight = new Map();
   /** URL-only exclusion verdicts by path: an API has few paths, and judging one costs a decode and regexes. */
   const pathVerdicts = new Map<string, string | null>();
   function pathVerdict(path: string, pathname: string): string | undefined {
@@ -79,232 +96,338 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
   }
 
   async function handle(request: Request, store: CacheStore, fetcher: Fetcher, context: RequestContext = {}): Promise<Response> {
-    const started = elapsedClock();
-    const method = request.method.toUpperCase();
+    // A server hands over `/x` as the URL when the Host header cannot make one (Bun, for `Host: a#b`), or
+    // folds what it can into the URL (Deno makes `Host: a/b` the path `/b/...`): both are a 400.
+    const url = requestUrl(request.url, request.headers.get("host"));
+    if (!url) return problemJson(400, "bad-request-url", "Bad request", "the request's URL (or its Host) is not valid");
+    const x: Exchange = {
+      request,
+      url,
+      path: url.pathname + url.search,
+      method: request.method.toUpperCase(),
+      store,
+      fetcher,
+      context,
+      started: elapsedClock(),
+      timing: { lookup: -1, origin: -1 },
+      collapsed: false,
+    };
+    try {
+      return await answer(x);
+    } catch (error) {
+      // A bug of ours, never the client's or the origin's: say nothing about it but that it happened.
+      o.onError(error, "internal");
+      return problemText(500, "internal error");
+    }
+  }
+
+  async function answer(x: Exchange): Promise<Response> {
     if (o.admin) {
-      const admin = await adminResponse(request, new URL(request.url), store, stats, o);
+      const admin = await adminResponse(x.request, x.url, x.store, stats, o);
       if (admin) return admin;
     }
-    // Every other method passes through untouched (RFC 9110 §9.2.1: only safe methods are ours to reuse),
-    // though a successful unsafe one may purge the tags a rule names.
-    if (!CACHED_METHODS.has(method)) {
-      // The handshake is for POST and QUERY: any other request without its body must not reach the origin.
-      if (isBodyOmitted(request.headers)) {
-        return problemJson(
-          412,
-          "body-required",
-          "Send the full request",
-          `the digest handshake is for POST and QUERY, not ${method}`,
-          corsEcho(request),
-          { reason: "not-cached" },
-        );
-      }
-      const response = await forward(fetcher, request);
-      if (invalidating && !SAFE_METHODS.has(method)) invalidate(request, response, store, context);
-      return response;
+    if (!CACHED_METHODS.has(x.method)) return passThrough(x);
+
+    // 1. Admission: exclusion rules, from the URL, headers and hooks.
+    const { reason, scope } = await admission(x);
+    const omitted = isBodyOmitted(x.request.headers);
+    if (reason)
+      return omitted
+        ? bodyRequired(x, "not-cached", `this request is not cached here (${reason})`)
+        : bypass(x, x.request, reason);
+
+    // 2. The body: kept from an earlier request (digest handshake), or read under the cap.
+    const read = omitted ? await keptBody(x, scope) : await requestBody(x, scope);
+    if (read instanceof Response) return read;
+    const { bytes, headers } = read;
+    const toOrigin = () => originRequest(x.request, headers, bytes);
+
+    // 3. GraphQL, JSON-RPC, SOAP: the operation inside the body decides, and says what the key holds.
+    const protocol = protocols ? await classifyBody(o.protocols, x.url, headers, bytes, protocolContext, o.onError) : undefined;
+    if (protocol?.bypass) return bypass(x, toOrigin(), protocol.bypass);
+
+    // 4. The key. A protocol's name joins the method (RFC 9110 §9.1: a method is a token, so no request
+    // has `POST graphql` for one): its keys never meet raw-body keys.
+    const key = protocol
+      ? await cacheKey(`${x.method} ${protocol.protocol}`, x.url, headers, protocol.keyBody ?? bytes, scope, protocolKeyOptions)
+      : await cacheKey(x.method, x.url, headers, bytes, scope, o);
+    x.key = key;
+
+    // 5. Lookup: what the cache holds under the key, and whether this request may have it.
+    const directives = requestDirectives(headers);
+    const found = await lookup(x, key, headers, directives, protocol, toOrigin);
+    if (found instanceof Response) return found;
+    const { fwd, stale } = found;
+    if (directives.onlyIfCached) {
+      return finish(x, problemText(504, "not in cache (only-if-cached)"), "MISS", { fwd, detail: "only-if-cached" });
     }
 
-    const url = new URL(request.url);
-    const path = url.pathname + url.search;
-    let key: CacheKey | undefined;
-    let collapsed = false;
-    const timing = { lookup: -1, origin: -1 };
+    // 6. Join an identical request already in flight, when its answer can be shared.
+    const pending = o.coalesce && !directives.revalidate ? inflight.get(key.url) : undefined;
+    if (pending) {
+      const joined = await join(x, pending, headers, fwd, stale, protocol);
+      if (joined) return joined;
+    }
 
-    const finish = (response: Response, outcome: CacheOutcome, params: CacheStatusParams, fromCache?: CacheEntry): Response => {
-      if (o.debug && key) params.key = key.url;
-      response.headers.append("cache-status", cacheStatus(o.cacheName, params));
-      const elapsedMs = elapsedClock() - started;
-      if (o.serverTiming) response.headers.append("server-timing", serverTiming(timing, elapsedMs));
-      stats.record(outcome, params.detail, collapsed, fromCache && response.status !== 304 ? fromCache.body.byteLength : 0);
-      o.onResult?.({
-        outcome,
-        detail: params.detail,
-        method,
-        url: request.url,
-        status: response.status,
-        shortKey: key?.hex.slice(0, 12),
-        collapsed,
-        elapsedMs,
-      });
-      return response;
-    };
-    const bypass = async (forwarded: Request, detail: string) => {
-      const response = finish(mutable(await forward(fetcher, forwarded)), "BYPASS", { fwd: "bypass", detail });
-      if (invalidating) invalidate(request, response, store, context);
-      return response;
-    };
-    /** A digest-only request postcache cannot complete from what it holds: ask for the full request. */
-    const bodyRequired = (reason: BodyRequiredReason, why: string) =>
-      finish(problemJson(412, "body-required", "Send the full request", why, corsEcho(request), { reason }), "BYPASS", {
-        fwd: "bypass",
-        detail: "body-required",
-      });
+    // 7. The origin, and the store.
+    return miss(x, toOrigin(), key, headers, fwd, stale, protocol);
+  }
 
-    // 1. Exclusion rules, from the URL and headers alone.
-    let reason = pathVerdict(path, url.pathname) ?? headerBypassReason(request.headers, o);
+  /** Every other method passes through untouched (RFC 9110 §9.2.1: only safe methods are ours to reuse);
+   * a successful unsafe one invalidates what is stored for its URI (RFC 9111 §4.4). */
+  async function passThrough(x: Exchange): Promise<Response> {
+    // The handshake is for POST and QUERY: any other request without its body must not reach the origin.
+    if (isBodyOmitted(x.request.headers)) {
+      const why = `the digest handshake is for POST and QUERY, not ${x.method}`;
+      return problemJson(412, "body-required", "Send the full request", why, corsEcho(x.request), { reason: "not-cached" });
+    }
+    const response = await forward(x.fetcher, x.request);
+    if (!SAFE_METHODS.has(x.method)) await invalidate(x, response, true);
+    return response;
+  }
+
+  /** Why the request must bypass the cache, if it must; else the user scope its key is made for. */
+  async function admission(x: Exchange): Promise<{ reason?: string; scope?: string }> {
+    let reason = pathVerdict(x.path, x.url.pathname) ?? headerBypassReason(x.request.headers, o);
     let scope: string | undefined;
     if (!reason && o.bypass) {
-      const verdict = await hook(() => o.bypass?.(request), "bypass");
+      const verdict = await hook(() => o.bypass?.(x.request), "bypass");
       if (verdict === HOOK_FAILED) reason = "hook-error";
       else if (verdict) reason = typeof verdict === "string" ? verdict : "custom";
     }
     if (!reason && o.scope) {
-      const value = await hook(() => o.scope?.(request), "scope");
+      const value = await hook(() => o.scope?.(x.request), "scope");
       if (value === HOOK_FAILED) reason = "hook-error";
       else scope = value ?? undefined;
     }
     // RFC 9111 §3.5: a shared cache must not reuse answers to requests with credentials; per-user
     // caching is the operator's explicit choice through `scope`.
-    if (!reason && scope === undefined && hasCredentials(request, o)) reason = "credentials";
-    const omitted = isBodyOmitted(request.headers);
-    if (reason)
-      return omitted ? bodyRequired("not-cached", `this request is not cached here (${reason})`) : bypass(request, reason);
+    if (!reason && scope === undefined && hasCredentials(x.request, o)) reason = "credentials";
+    return { reason, scope };
+  }
 
-    // 2. The body: kept from an earlier request (digest handshake), or read under the cap. Past the cap
-    // the request streams to the origin and nothing is cached.
-    let bytes: Uint8Array;
-    let headers = request.headers;
+  /** The body of a digest-only request, from an earlier full request's kept copy; or the 412 asking for it. */
+  async function keptBody(x: Exchange, scope: string | undefined): Promise<{ bytes: Uint8Array; headers: Headers } | Response> {
+    const claimed = sha256FromContentDigest(x.request.headers.get("content-digest"));
+    if (!o.handshake) return bodyRequired(x, "handshake-off", "the digest handshake is switched off here");
+    if (!claimed)
+      return bodyRequired(x, "digest-required", "Content-Digest with sha-256 is required with Postcache-Body: omitted");
+    const kept = await storeGet(o, x.store, await bodyKey(x.url.origin, claimed, scope, o.sha256));
+    if (!kept || !sameBytes(await sha256Of(kept.body, o.sha256), claimed)) {
+      return bodyRequired(x, "unknown-body", "this body is not known here");
+    }
+    const headers = new Headers(x.request.headers);
+    headers.delete(BODY_OMITTED_HEADER);
+    headers.delete("content-length");
+    return { bytes: kept.body, headers };
+  }
+
+  /** The request's body, read under `maxBodyBytes`; past the cap the request streams to the origin and
+   * nothing is cached. A `Content-Digest` is checked (RFC 9530 §2) and, when it holds, the body kept. */
+  async function requestBody(
+    x: Exchange,
+    scope: string | undefined,
+  ): Promise<{ bytes: Uint8Array; headers: Headers } | Response> {
+    const { request } = x;
+    const declared = declaredLength(request.headers);
+    if (declared !== undefined && declared > o.maxBodyBytes) return bypass(x, request, "body-too-large");
+    let body: BodyRead;
+    try {
+      body = await readBodyCapped(request, o.maxBodyBytes, declared);
+    } catch (error) {
+      o.onError(error, "request-body");
+      return finish(x, problemText(400, "could not read the request body"), "BYPASS", {
+        fwd: "bypass",
+        detail: "body-unreadable",
+      });
+    }
+    if (body.kind === "overflow") return bypass(x, withBody(request, body.stream), "body-too-large");
     const claimed = sha256FromContentDigest(request.headers.get("content-digest"));
-    if (omitted) {
-      if (!o.handshake) return bodyRequired("handshake-off", "the digest handshake is switched off here");
-      if (!claimed)
-        return bodyRequired("digest-required", "Content-Digest with sha-256 is required with Postcache-Body: omitted");
-      const kept = await storeGet(store, await bodyKey(url.origin, claimed, scope, o.sha256));
-      if (!kept || !sameBytes(await sha256Of(kept.body, o.sha256), claimed)) {
-        return bodyRequired("unknown-body", "this body is not known here");
-      }
-      bytes = kept.body;
-      headers = new Headers(request.headers);
-      headers.delete(BODY_OMITTED_HEADER);
-      headers.delete("content-length");
-    } else {
-      const declared = declaredLength(request.headers);
-      if (declared !== undefined && declared > o.maxBodyBytes) return bypass(request, "body-too-large");
-      let body: BodyRead;
-      try {
-        body = await readBodyCapped(request, o.maxBodyBytes, declared);
-      } catch (error) {
-        o.onError(error, "request-body");
-        return finish(problem(400, "could not read the request body"), "BYPASS", { fwd: "bypass", detail: "body-unreadable" });
-      }
-      if (body.kind === "overflow") return bypass(withBody(request, body.stream), "body-too-large");
-      bytes = body.bytes;
-      // RFC 9530 §2: a Content-Digest that does not match the content is an error; nothing is stored.
-      if (claimed) {
-        if (!sameBytes(await sha256Of(bytes, o.sha256), claimed)) {
-          return finish(
-            problemJson(400, "digest-mismatch", "Content-Digest does not match the body", undefined, corsEcho(request)),
-            "BYPASS",
-            {
-              fwd: "bypass",
-              detail: "digest-mismatch",
-            },
-          );
-        }
-        if (o.handshake) keepBody(store, await bodyKey(url.origin, claimed, scope, o.sha256), bytes, request.headers, context);
-      }
-    }
-    const toOrigin = () => originRequest(request, headers, bytes);
-
-    // 3. GraphQL, JSON-RPC, SOAP: the operation inside the body decides, and says what the key holds.
-    const protocol = protocols ? await classifyBody(o.protocols, url, headers, bytes, protocolContext, o.onError) : undefined;
-    if (protocol?.bypass) return bypass(toOrigin(), protocol.bypass);
-
-    // 4. The key, and what the cache holds under it. A protocol's name joins the method (RFC 9110 §9.1: a
-    // method is a token, so no request has `POST graphql` for one): its keys never meet raw-body keys.
-    key = protocol
-      ? await cacheKey(`${method} ${protocol.protocol}`, url, headers, protocol.keyBody ?? bytes, scope, protocolKeyOptions)
-      : await cacheKey(method, url, headers, bytes, scope, o);
-    const requestCc = parseCacheControl(headers.get("cache-control"));
-    // RFC 9111 §5.2.1.4 (no-cache), §5.2.1.1 (max-age=0), §5.4 (Pragma only without Cache-Control).
-    const revalidate =
-      requestCc.has("no-cache") ||
-      requestCc.get("max-age") === "0" ||
-      (!headers.has("cache-control") && /(^|,)\s*no-cache\s*(,|$)/i.test(headers.get("pragma") ?? ""));
-
-    let stale: CacheEntry | undefined;
-    let fwd: CacheStatusParams["fwd"] = revalidate ? "request" : "uri-miss";
-    if (!revalidate) {
-      const lookupStarted = elapsedClock();
-      const entry = await storeGet(store, key.url);
-      timing.lookup = elapsedClock() - lookupStarted;
-      if (entry && !varyMatches(entry, headers)) fwd = "vary-miss";
-      else if (entry) {
-        const age = ageOf(entry);
-        if (age < entry.ttl)
-          return finish(replay(entry, age, headers, protocol), "HIT", { hit: true, ttl: entry.ttl - age }, entry);
-        if (age < entry.ttl + entry.staleWhileRevalidate) {
-          if (!inflight.has(key.url)) {
-            const refresh = fetchAndStore(store, fetcher, toOrigin(), key, path, headers, context, protocol);
-            const refreshed = refresh.then((r) => r.response.body?.cancel()).catch(() => {});
-            context.waitUntil?.(refreshed);
-          }
-          return finish(
-            replay(entry, age, headers, protocol, true),
-            "STALE",
-            { fwd: "stale", ttl: entry.ttl - age, detail: "stale-while-revalidate" },
-            entry,
-          );
-        }
-        fwd = "stale";
-        if (age < entry.ttl + entry.staleIfError) stale = entry;
-      }
-    }
-    // RFC 9111 §5.2.1.7: only-if-cached with nothing usable is a 504.
-    if (requestCc.has("only-if-cached")) {
-      return finish(problem(504, "not in cache (only-if-cached)"), "MISS", { fwd, detail: "only-if-cached" });
-    }
-
-    // 5. Join an identical request already in flight, when its answer can be shared.
-    const pending = o.coalesce && !revalidate ? inflight.get(key.url) : undefined;
-    if (pending) {
-      const shared = await pending;
-      collapsed = true;
-      if (shared.entry && varyMatches(shared.entry, headers)) {
-        return finish(
-          replay(shared.entry, ageOf(shared.entry), headers, protocol),
-          "MISS",
-          { fwd, collapsed: true },
-          shared.entry,
+    if (claimed) {
+      if (!sameBytes(await sha256Of(body.bytes, o.sha256), claimed)) {
+        const mismatch = problemJson(
+          400,
+          "digest-mismatch",
+          "Content-Digest does not match the body",
+          undefined,
+          corsEcho(request),
         );
+        return finish(x, mismatch, "BYPASS", { fwd: "bypass", detail: "digest-mismatch" });
       }
-      // The origin just failed for this very request: a usable stale copy beats asking it again.
-      if (shared.failure && stale) return serveStaleOnError(stale, shared.failure);
-      collapsed = false;
+      if (o.handshake) keepBody(x, await bodyKey(x.url.origin, claimed, scope, o.sha256), body.bytes);
     }
+    return { bytes: body.bytes, headers: request.headers };
+  }
 
-    // 6. The origin.
-    const originStarted = elapsedClock();
-    const result = await fetchAndStore(store, fetcher, toOrigin(), key, path, headers, context, protocol);
-    timing.origin = elapsedClock() - originStarted;
-    if (result.failure && stale) {
-      result.response.body?.cancel();
-      return serveStaleOnError(stale, result.failure);
-    }
-    const params: CacheStatusParams = { fwd, fwdStatus: result.response.status, stored: result.stored };
-    if (result.detail) params.detail = result.detail;
-    return finish(result.response, "MISS", params);
-
-    function serveStaleOnError(entry: CacheEntry, failure: OriginFailure): Response {
-      const age = ageOf(entry);
-      return finish(
-        replay(entry, age, headers, protocol, true),
-        "STALE",
-        {
-          fwd: "stale",
-          fwdStatus: failure.status,
-          ttl: entry.ttl - age,
-          detail: "stale-if-error",
-          collapsed: collapsed || undefined,
-        },
-        entry,
-      );
+  /** What the store holds for `key` and how it may be used: an answer from it, or where to go instead. */
+  async function lookup(
+    x: Exchange,
+    key: CacheKey,
+    headers: Headers,
+    d: RequestDirectives,
+    protocol: BodyClass | undefined,
+    toOrigin: () => Request,
+  ): Promise<Response | { fwd: CacheStatusParams["fwd"]; stale?: CacheEntry }> {
+    if (d.revalidate) return { fwd: "request" };
+    const lookupStarted = elapsedClock();
+    const entry = await storeGet(o, x.store, key.url);
+    x.timing.lookup = elapsedClock() - lookupStarted;
+    if (!entry) return { fwd: "uri-miss" };
+    if (!varyMatches(entry, headers)) return { fwd: "vary-miss" };
+    const age = ageOf(entry);
+    const verdict = reuse(entry, age, d);
+    const ttl = entry.ttl - age;
+    switch (verdict.use) {
+      case "fresh":
+        return finish(x, replay(entry, age, headers, protocol, false), "HIT", { hit: true, ttl }, entry);
+      case "max-stale":
+        return finish(
+          x,
+          replay(entry, age, headers, protocol, o.staleWarning),
+          "STALE",
+          { hit: true, ttl, detail: "max-stale" },
+          entry,
+        );
+      case "stale-while-revalidate":
+        if (!inflight.has(key.url)) {
+          const refresh = fetchAndStore(o, inflight, x, toOrigin(), key, headers, protocol);
+          x.context.waitUntil?.(refresh.then((r) => r.response.body?.cancel()).catch(() => {}));
+        }
+        return finish(
+          x,
+          replay(entry, age, headers, protocol, o.staleWarning),
+          "STALE",
+          { fwd: "stale", ttl, detail: "stale-while-revalidate" },
+          entry,
+        );
+      default:
+        return { fwd: verdict.fwd, stale: verdict.staleIfError ? entry : undefined };
     }
   }
 
+  /** Waits on the identical request in flight: its answer, its stale cover, or undefined to go on alone. */
+  async function join(
+    x: Exchange,
+    pending: Promise<Shared>,
+    headers: Headers,
+    fwd: CacheStatusParams["fwd"],
+    stale: CacheEntry | undefined,
+    protocol: BodyClass | undefined,
+  ): Promise<Response | undefined> {
+    const shared = await waitForLeader(o, pending);
+    x.collapsed = true;
+    if (shared?.entry && varyMatches(shared.entry, headers)) {
+      const response = replay(shared.entry, ageOf(shared.entry), headers, protocol, false);
+      return finish(x, response, "MISS", { fwd, collapsed: true }, shared.entry);
+    }
+    // The origin just failed for this very request, or is too slow to wait on: a usable stale copy
+    // beats asking it again.
+    if (stale && (shared === undefined || shared.failure))
+      return serveStaleOnError(x, stale, shared?.failure ?? {}, headers, protocol);
+    x.collapsed = false;
+    return undefined;
+  }
+
+  /** Goes to the origin as the leader for `key`; answers what it says, or a stale copy if it failed. */
+  async function miss(
+    x: Exchange,
+    request: Request,
+    key: CacheKey,
+    headers: Headers,
+    fwd: CacheStatusParams["fwd"],
+    stale: CacheEntry | undefined,
+    protocol: BodyClass | undefined,
+  ): Promise<Response> {
+    const originStarted = elapsedClock();
+    const result = await fetchAndStore(o, inflight, x, request, key, headers, protocol);
+    x.timing.origin = elapsedClock() - originStarted;
+    if (result.failure && stale) {
+      result.response.body?.cancel();
+      return serveStaleOnError(x, stale, result.failure, headers, protocol);
+    }
+    const params: CacheStatusParams = { fwd, fwdStatus: result.response.status, stored: result.storing };
+    if (result.detail) params.detail = result.detail;
+    const response = await conditional(result.response, result.shared, headers);
+    return finish(x, response, "MISS", params, undefined, result.storing ? result.outcome : undefined);
+  }
+
+  /**
+   * A 304 instead of the fresh answer when the client already holds it (RFC 9110 §13.1.2). Fetch clients
+   * send `Cache-Control: no-cache` with every If-None-Match (Fetch standard, HTTP-network-or-cache
+   * fetch), so their revalidations come here, through the origin, rather than to a hit. Without the
+   * origin's ETag the validator is the body's digest: the answer is read in full first.
+   */
+  async function conditional(response: Response, shared: Promise<Shared>, requestHeaders: Headers): Promise<Response> {
+    if (!requestHeaders.has("if-none-match") || response.status !== 200) return response;
+    let headers: Headers | undefined = response.headers;
+    if (!headers.has("etag")) {
+      const { entry } = await shared;
+      headers = entry && new Headers(entry.headers);
+    }
+    if (!headers || !matchesClient(200, headers, requestHeaders)) return response;
+    response.body?.cancel().catch(() => {});
+    return notModified(headers);
+  }
+
+  function serveStaleOnError(
+    x: Exchange,
+    entry: CacheEntry,
+    failure: OriginFailure,
+    headers: Headers,
+    protocol: BodyClass | undefined,
+  ): Response {
+    const age = ageOf(entry);
+    return finish(
+      x,
+      replay(entry, age, headers, protocol, o.staleWarning),
+      "STALE",
+      {
+        fwd: "stale",
+        fwdStatus: failure.status,
+        ttl: entry.ttl - age,
+        detail: "stale-if-error",
+        collapsed: x.collapsed || undefined,
+      },
+      entry,
+    );
+  }
+
+  /** Forwards a request the cache stays out of; a successful write invalidates what it changed. */
+  async function bypass(x: Exchange, forwarded: Request, detail: string): Promise<Response> {
+    const response = mutable(await forward(x.fetcher, forwarded));
+    await invalidate(x, response, WRITE_REASONS.has(detail));
+    return finish(x, response, "BYPASS", { fwd: "bypass", detail });
+  }
+
+  /** A digest-only request postcache cannot complete from what it holds: ask for the full request. */
+  function bodyRequired(x: Exchange, reason: BodyRequiredReason, why: string): Response {
+    const problem = problemJson(412, "body-required", "Send the full request", why, corsEcho(x.request), { reason });
+    return finish(x, problem, "BYPASS", { fwd: "bypass", detail: "body-required" });
+  }
+
+  /**
+   * After a successful write (RFC 9111 §4.4: a non-error status to an unsafe request), purges what is
+   * stored for its URI and its same-origin Location / Content-Location (when `byUri`), and the tags its
+   * rule names. The answer waits for the purge (each call bounded by storeTimeoutMs), so the client's
+   * next read on this node sees the change.
+   */
+  async function invalidate(x: Exchange, response: Response, byUri: boolean): Promise<void> {
+    if (!x.store.deleteTag || !succeeded(response.status)) return;
+    const tags = new Set<string>();
+    if (byUri && o.uriInvalidation) {
+      for (const uri of invalidatedUris(x.url, response.headers)) tags.add(await uriTag(uri, o.sha256));
+    }
+    const rule = o.rules.find((r) => r.invalidates.length > 0 && r.match.some((re) => re.test(x.path)));
+    for (const tag of rule?.invalidates ?? []) tags.add(tag);
+    if (tags.size === 0) return;
+    const purging = Promise.all([...tags].map((tag) => storeDeleteTag(o, x.store, tag, x.url.origin)));
+    x.context.waitUntil?.(purging);
+    await purging;
+  }
+
   /** Keeps a request body under its digest, so later digest-only requests can be answered. */
-  function keepBody(store: CacheStore, key: string, body: Uint8Array, headers: Headers, context: RequestContext) {
-    const contentType = headers.get("content-type");
+  function keepBody(x: Exchange, key: string, body: Uint8Array) {
+    const contentType = x.request.headers.get("content-type");
     const entry: CacheEntry = {
       status: 200,
       headers: contentType ? [["content-type", contentType]] : [],
@@ -315,181 +438,44 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
       staleIfError: 0,
     };
     // Started here, not inside `waitUntil?.(...)`: an optional call skips evaluating its argument.
-    const keeping = storeSet(store, key, entry, o.handshakeBodyTtl);
-    context.waitUntil?.(keeping);
+    const keeping = storeSet(o, x.store, key, entry, o.handshakeBodyTtl);
+    x.context.waitUntil?.(keeping);
   }
 
-  /** After a successful unsafe request, purges the tags the first matching rule names (in the background). */
-  function invalidate(request: Request, response: Response, store: CacheStore, context: RequestContext): void {
-    if (response.status < 200 || response.status > 299 || !store.deleteTag) return;
-    const url = new URL(request.url);
-    const path = url.pathname + url.search;
-    const rule = o.rules.find((r) => r.invalidates.length > 0 && r.match.some((re) => re.test(path)));
-    if (!rule) return;
-    const deleteTag = store.deleteTag.bind(store);
-    const purging = Promise.all(
-      rule.invalidates.map((tag) =>
-        bounded(deleteTag(tag, { origin: url.origin }), o.storeTimeoutMs, `${store.name}.deleteTag`).catch((error) =>
-          o.onError(error, "store.deleteTag"),
-        ),
-      ),
-    );
-    context.waitUntil?.(purging);
-  }
-
-  /** What a leader hands the requests that waited on it. */
-  interface Shared {
-    /** The stored answer, when there is one to share. */
-    entry?: CacheEntry;
-    /** The origin failed (RFC 5861 §4 "error": a 5xx or no answer at all). */
-    failure?: OriginFailure;
-  }
-
-  interface OriginFailure {
-    /** The origin's 5xx status; absent when it gave no answer (network error, timeout). */
-    status?: number;
-  }
-
-  interface OriginResult {
-    response: Response;
-    stored: boolean;
-    /** Why the answer was not stored. */
-    detail?: string;
-    /** Set when the origin failed. */
-    failure?: OriginFailure;
-  }
-
-  /** Asks the origin once for everyone waiting on `key`, and stores the answer when it may. */
-  async function fetchAndStore(
-    store: CacheStore,
-    fetcher: Fetcher,
-    request: Request,
-    key: CacheKey,
-    path: string,
-    requestHeaders: Headers,
-    context: RequestContext,
-    protocol?: BodyClass,
-  ): Promise<OriginResult> {
-    let share!: (shared: Shared) => void;
-    const shared = new Promise<Shared>((resolve) => {
-      share = resolve;
-    });
-    if (o.coalesce) inflight.set(key.url, shared);
-    const release = () => {
-      if (inflight.get(key.url) === shared) inflight.delete(key.url);
-    };
-    const notShared = (result: OriginResult) => {
-      share({ failure: result.failure });
-      release();
-      return result;
-    };
-
-    let response: Response;
-    try {
-      response = mutable(await withTimeout(fetcher, request, o.originTimeoutMs));
-    } catch (error) {
-      o.onError(error, "origin");
-      const timedOut = error instanceof OriginTimeout;
-      const answer = timedOut
-        ? problem(504, "the origin did not answer in time")
-        : problem(502, "the origin could not be reached");
-      return notShared({
-        response: answer,
-        stored: false,
-        detail: timedOut ? "origin-timeout" : "origin-error",
-        failure: {},
+  /**
+   * Adds Cache-Status and Server-Timing, and reports the outcome (stats, onResult): at once, or, for a
+   * miss whose copy is still being read, once storing has ended, so the report says whether it was.
+   */
+  function finish(
+    x: Exchange,
+    response: Response,
+    outcome: CacheOutcome,
+    params: CacheStatusParams,
+    fromCache?: CacheEntry,
+    storing?: Promise<{ stored: boolean; detail?: string }>,
+  ): Response {
+    if (o.debug && x.key) params.key = x.key.url;
+    response.headers.append("cache-status", cacheStatus(o.cacheName, params));
+    const elapsedMs = elapsedClock() - x.started;
+    if (o.serverTiming) response.headers.append("server-timing", serverTiming(x.timing, elapsedMs));
+    const status = response.status;
+    const report = (stored: boolean, detail: string | undefined) => {
+      stats.record(outcome, detail, x.collapsed, fromCache && status !== 304 ? fromCache.body.byteLength : 0, stored);
+      o.onResult?.({
+        outcome,
+        detail,
+        method: x.method,
+        url: x.request.url,
+        status,
+        shortKey: x.key?.hex.slice(0, 12),
+        collapsed: x.collapsed,
+        stored,
+        elapsedMs,
       });
-    }
-    if (response.status >= 500)
-      return notShared({ response, stored: false, detail: "status", failure: { status: response.status } });
-    const why = whyNotStorable(response, o);
-    if (why) return notShared({ response, stored: false, detail: why });
-    const now = o.now();
-    const rule = ruleFor(o, path);
-    const fresh = freshness(response, o, rule, now);
-    const ttl = storeTtl(fresh, now);
-    if (ttl <= 0) return notShared({ response, stored: false, detail: "expired" });
-
-    const headers = storableHeaders(response.headers);
-    const vary = varyOf(response.headers, requestHeaders, o.keyedHeaders);
-    const tags = tagsOf(response.headers, rule?.tags);
-    const [toClient, toCache] = response.body ? response.body.tee() : [null, null];
-    const collected = readAll(toCache, o.maxResponseBytes);
-    // A protocol answer (GraphQL `errors`, a JSON-RPC `error`) is read in full before the client is told
-    // whether it is stored; one that is not is not shared, and waiters ask for themselves.
-    const rejected =
-      protocol?.rejectAnswer &&
-      (await protocol.rejectAnswer(
-        response,
-        collected.catch(() => undefined),
-      ));
-    if (rejected) return notShared({ response: new Response(toClient, response), stored: false, detail: rejected });
-    const storing = collected
-      .then(async (body) => {
-        if (!body) return share({});
-        // A validator for If-None-Match on later hits (RFC 9110 §8.8.3), unless the origin gave one.
-        if (!response.headers.has("etag")) headers.push(["etag", await etagFor(body, o.sha256)]);
-        const entry: CacheEntry = { status: response.status, headers, body, ...fresh, tags };
-        if (vary.length > 0) entry.vary = vary;
-        share({ entry });
-        await storeSet(store, key.url, entry, ttl);
-      })
-      .catch((error) => {
-        o.onError(error, "response-body");
-        share({});
-      })
-      .finally(release);
-    context.waitUntil?.(storing);
-    const body = context.storeBeforeResponseEnds && toClient ? toClient.pipeThrough(holdUntil(storing)) : toClient;
-    return { response: new Response(body, response), stored: true };
-  }
-
-  async function storeGet(store: CacheStore, key: string): Promise<CacheEntry | undefined> {
-    try {
-      const entry = await bounded(store.get(key), o.storeTimeoutMs, `${store.name}.get`);
-      if (entry === undefined || isEntry(entry)) return entry;
-      throw new TypeError(`[postcache] [${store.name}] get returned something that is not a cache entry`);
-    } catch (error) {
-      o.onError(error, "store.get");
-      return undefined;
-    }
-  }
-
-  async function storeSet(store: CacheStore, key: string, entry: CacheEntry, ttl: number): Promise<void> {
-    try {
-      await bounded(store.set(key, entry, ttl), o.storeTimeoutMs, `${store.name}.set`);
-    } catch (error) {
-      o.onError(error, "store.set");
-    }
-  }
-
-  /** Seconds since the entry was generated, on our clock (RFC 9111 §4.2.3, simplified: no transit delay). */
-  function ageOf(entry: CacheEntry): number {
-    return Math.max(0, (o.now() - entry.storedAt) / 1000);
-  }
-
-  /** A response from a stored entry, with `Age` (RFC 9111 §5.1) and, when stale, `Warning: 110`; a 304
-   * when the request's If-None-Match matches it (RFC 9110 §13.1.2, §15.4.5). A protocol may rewrite the
-   * body for this request (JSON-RPC's `id`). */
-  function replay(entry: CacheEntry, age: number, requestHeaders: Headers, protocol?: BodyClass, isStale = false): Response {
-    const headers = new Headers(entry.headers);
-    headers.set("age", String(Math.floor(age)));
-    const body = protocol?.replayBody ? protocol.replayBody(entry.body) : entry.body;
-    // Rewritten bytes are not the representation the stored validator names (RFC 9110 §8.8.3).
-    if (body !== entry.body) headers.delete("etag");
-    if (isStale && o.staleWarning) headers.append("warning", '110 - "Response is Stale"');
-    if (entry.status === 200 && noneMatch(requestHeaders.get("if-none-match"), headers.get("etag") ?? undefined)) {
-      const notModified = new Headers();
-      for (const name of NOT_MODIFIED_HEADERS) {
-        const value = headers.get(name);
-        if (value !== null) notModified.set(name, value);
-      }
-      return new Response(null, { status: 304, headers: notModified });
-    }
-    return new Response(NULL_BODY_STATUSES.has(entry.status) ? null : (body as Uint8Array<ArrayBuffer>), {
-      status: entry.status,
-      headers,
-    });
+    };
+    if (storing) storing.then((s) => report(s.stored, s.detail ?? params.detail));
+    else report(false, params.detail);
+    return response;
   }
 
   async function hook<T>(call: () => T | Promise<T>, where: string): Promise<T | typeof HOOK_FAILED> {
@@ -501,6 +487,11 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     }
   }
 
+  /** Seconds since the entry was generated, on our clock (RFC 9111 §4.2.3, simplified: no transit delay). */
+  function ageOf(entry: CacheEntry): number {
+    return Math.max(0, (o.now() - entry.storedAt) / 1000);
+  }
+
   return { handle, options: o, stats: () => stats.snapshot() };
 }
 
@@ -509,6 +500,23 @@ const HOOK_FAILED = Symbol("hook failed");
 /** A monotonic clock for elapsed times where the runtime has one (High Resolution Time), else Date. */
 const elapsedClock: () => number =
   typeof performance !== "undefined" && typeof performance.now === "function" ? () => performance.now() : Date.now;
+
+/**
+ * RFC 9110 §7.2 and RFC 3986 §3.2.2: `Host` is `uri-host [":" port]`, a reg-name (unreserved, pct-encoded
+ * and sub-delims characters) or a bracketed IP literal; RFC 9112 §3.2 makes anything else a 400.
+ */
+const HOST = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+(?::\d{0,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{0,5})?$/;
+
+/** The request's URL when it is an http(s) URL and any `Host` it came with is valid, else undefined. */
+function requestUrl(value: string, host: string | null): URL | undefined {
+  if (host !== null && (!HOST.test(host) || Number(host.match(/:(\d+)$/)?.[1] ?? 0) > 65535)) return undefined;
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:" ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const engines = new WeakMap<PostcacheOptions, Postcache>();
 
@@ -565,16 +573,9 @@ async function forward(fetcher: Fetcher, request: Request): Promise<Response> {
   try {
     return await fetcher(request);
   } catch {
-    return problem(502, "the origin could not be reached");
+    return problemText(502, "the origin could not be reached");
   }
 }
-
-/** A copy whose headers we may change (fetch responses' headers can be immutable). */
-function mutable(response: Response): Response {
-  return new Response(response.body, response);
-}
-
-const problem = problemText;
 
 /** `Server-Timing` (W3C Server Timing): cache lookup, origin, total, in ms; absent phases left out. */
 function serverTiming(timing: { lookup: number; origin: number }, total: number): string {
@@ -583,89 +584,4 @@ function serverTiming(timing: { lookup: number; origin: number }, total: number)
   if (timing.origin >= 0) parts.push(`origin;dur=${timing.origin.toFixed(2)}`);
   parts.push(`total;dur=${total.toFixed(2)}`);
   return parts.join(", ");
-}
-
-class OriginTimeout extends Error {
-  constructor(ms: number) {
-    super(`[postcache] the origin did not answer within ${ms} ms`);
-    this.name = "OriginTimeout";
-  }
-}
-
-/** Calls the origin; past `ms` without response headers, aborts it and rejects with OriginTimeout. */
-async function withTimeout(fetcher: Fetcher, request: Request, ms: number): Promise<Response> {
-  if (ms === 0) return fetcher(request);
-  const controller = new AbortController();
-  const timed = new Request(request, { signal: controller.signal });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      reject(new OriginTimeout(ms));
-    }, ms);
-  });
-  try {
-    return await Promise.race([fetcher(timed), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-const PENDING = Symbol("pending");
-
-/** Settles like `promise`, or rejects after `ms`. */
-async function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  // An in-process store has settled already: racing a settled marker tells (Promise.race settles with
-  // the first argument that has settled), and saves arming and clearing a timer per call.
-  const first = await Promise.race([promise, PENDING]);
-  if (first !== PENDING) return first as T;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`[postcache] ${what} did not settle within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Passes chunks through unchanged, and ends only once `settled` has settled. */
-function holdUntil(settled: Promise<unknown>): TransformStream<Uint8Array, Uint8Array> {
-  return new TransformStream({ flush: () => settled.then(noop, noop) });
-}
-
-function noop(): void {}
-
-/** The request header values a response varies on (RFC 9111 §4.1), beyond those already keyed. */
-function varyOf(responseHeaders: Headers, requestHeaders: Headers, keyed: string[]): [string, string | null][] {
-  const vary = responseHeaders.get("vary");
-  if (!vary) return [];
-  const names = new Set(
-    vary
-      .split(",")
-      .map((n) => n.trim().toLowerCase())
-      .filter((n) => n && !keyed.includes(n)),
-  );
-  return [...names].map((name) => [name, requestHeaders.get(name)]);
-}
-
-function varyMatches(entry: CacheEntry, headers: Headers): boolean {
-  return !entry.vary || entry.vary.every(([name, value]) => headers.get(name) === value);
-}
-
-function isEntry(value: unknown): value is CacheEntry {
-  const e = value as CacheEntry;
-  return (
-    typeof e === "object" &&
-    e !== null &&
-    Number.isInteger(e.status) &&
-    Array.isArray(e.headers) &&
-    // Not `instanceof`: a store or runtime may hand back bytes made in another realm.
-    ArrayBuffer.isView(e.body) &&
-    Number.isFinite(e.storedAt) &&
-    Number.isFinite(e.ttl) &&
-    Number.isFinite(e.staleWhileRevalidate) &&
-    Number.isFinite(e.staleIfError)
-  );
 }

@@ -38,7 +38,9 @@ export interface PostcacheOptions {
   maxBodyBytes?: number;
   /** Largest response body stored, in bytes. Default 1 MiB. */
   maxResponseBytes?: number;
-  /** Request headers whose values are part of the key, because they change the answer. */
+  /** Request headers whose values are part of the key, because they change the answer. Default
+   * `accept`, `accept-encoding`, `accept-language`. `content-type` and `content-encoding`, which say what
+   * the body bytes mean, are always keyed besides these. */
   keyHeaders?: string[];
   /** Headers that proxies and frameworks trust to rebuild the request URL. Their values are part of the
    * key too, so a value one client sends never shapes an answer served to another (cache poisoning).
@@ -68,7 +70,9 @@ export interface PostcacheOptions {
   bypass?: (request: Request) => boolean | string | undefined | Promise<boolean | string | undefined>;
   /** Statuses that may be stored (RFC 9110 §15.1 "heuristically cacheable" plus 204). */
   cacheableStatuses?: number[];
-  /** Freshness lifetime in seconds when the origin gives none. Default 60. */
+  /** Freshness lifetime in seconds for a 200, 203 or 204 answer that gives none (no `s-maxage`,
+   * `max-age` or `Expires`). Default: none, so such answers are not stored: RFC 9110 §9.3.3 lets a POST
+   * answer be reused only with explicit freshness. Setting it is the operator's explicit freshness. */
   defaultTtl?: number;
   /** `stale-while-revalidate` window in seconds when the origin gives none. Default 0. */
   staleWhileRevalidate?: number;
@@ -84,6 +88,17 @@ export interface PostcacheOptions {
   storeTimeoutMs?: number;
   /** Longest wait for the origin's response headers, in ms; 0 disables. Default 30000. */
   originTimeoutMs?: number;
+  /** Longest pause between two chunks of the origin's body while a copy is read for the cache, in ms;
+   * past it the answer is cut off and nothing is stored. 0 disables. Default 10000. */
+  originBodyTimeoutMs?: number;
+  /** Longest wait on an identical request in flight, in ms; past it a request asks the origin itself
+   * (or takes a stale-if-error copy). Default 5000, as nginx's `proxy_cache_lock_timeout`. */
+  coalesceTimeoutMs?: number;
+  /** RFC 9111 §4.4: a successful PUT, PATCH, DELETE (any unsafe method passed through), or a POST
+   * bypassed as a mutation by its path or a method-override header, purges the answers stored for its
+   * URI and for its same-origin `Location` and `Content-Location`, in stores that can purge by tag.
+   * Default true. */
+  uriInvalidation?: boolean;
   /** The cache's name in `Cache-Status` (RFC 9211 §2). Default `postcache`. */
   cacheName?: string;
   /** Add the cache key to `Cache-Status` (`key=`). Default false. */
@@ -115,7 +130,10 @@ const MiB = 1024 * 1024;
 
 export const DEFAULT_MAX_BODY_BYTES = MiB;
 export const DEFAULT_MAX_RESPONSE_BYTES = MiB;
-export const DEFAULT_KEY_HEADERS = ["content-type", "accept", "accept-encoding", "accept-language"];
+export const DEFAULT_KEY_HEADERS = ["accept", "accept-encoding", "accept-language"];
+/** RFC 9110 §8.3, §8.4: the headers that say what the body bytes mean, so the same bytes under another
+ * type or coding are another request. Always keyed, whatever `keyHeaders` says. */
+export const BODY_HEADERS = ["content-type", "content-encoding"];
 /** Unkeyed inputs that web frameworks use to build absolute URLs and route requests: the headers of
  * RFC 7239 (`Forwarded`) and the de-facto `X-Forwarded-*` family, plus IIS/Symfony URL overrides. */
 export const DEFAULT_FORWARDED_HEADERS = [
@@ -163,9 +181,10 @@ export const DEFAULT_CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-aut
 /** RFC 9110 §15.1: heuristically cacheable statuses, plus 204 (no body to get wrong). 206 is never
  * stored: postcache does not assemble ranges. */
 export const DEFAULT_CACHEABLE_STATUSES = [200, 203, 204, 300, 301, 404, 405, 410, 414, 501];
-export const DEFAULT_TTL_SECONDS = 60;
 export const DEFAULT_STORE_TIMEOUT_MS = 500;
 export const DEFAULT_ORIGIN_TIMEOUT_MS = 30_000;
+export const DEFAULT_ORIGIN_BODY_TIMEOUT_MS = 10_000;
+export const DEFAULT_COALESCE_TIMEOUT_MS = 5_000;
 
 /** Options after validation, with every default filled in and patterns compiled. */
 export interface ResolvedOptions {
@@ -173,7 +192,7 @@ export interface ResolvedOptions {
   maxResponseBytes: number;
   keyHeaders: string[];
   forwardedHeaders: string[];
-  /** `keyHeaders` and `forwardedHeaders` together, without repeats: every header value in the key. */
+  /** BODY_HEADERS, `keyHeaders` and `forwardedHeaders` together, without repeats: every header value in the key. */
   keyedHeaders: string[];
   canonicalJson: boolean;
   ignoreBodyFields: string[][];
@@ -185,7 +204,7 @@ export interface ResolvedOptions {
   scope?: PostcacheOptions["scope"];
   bypass?: PostcacheOptions["bypass"];
   cacheableStatuses: ReadonlySet<number>;
-  defaultTtl: number;
+  defaultTtl?: number;
   staleWhileRevalidate: number;
   staleIfError: number;
   rules: {
@@ -200,6 +219,9 @@ export interface ResolvedOptions {
   coalesce: boolean;
   storeTimeoutMs: number;
   originTimeoutMs: number;
+  originBodyTimeoutMs: number;
+  coalesceTimeoutMs: number;
+  uriInvalidation: boolean;
   cacheName: string;
   debug: boolean;
   sha256: Sha256;
@@ -253,6 +275,8 @@ export function resolveOptions(options: PostcacheOptions = {}): ResolvedOptions 
     if (!known.has(name)) throw new PostcacheOptionError(name, `is not a postcache option${didYouMean(name, known)}`);
   }
   const o = options;
+  const onError = safeOnError(fn("onError", o.onError));
+  const onResult = fn("onResult", o.onResult);
   const keyHeaders = headerNames("keyHeaders", o.keyHeaders, DEFAULT_KEY_HEADERS);
   const forwardedHeaders = headerNames("forwardedHeaders", o.forwardedHeaders, DEFAULT_FORWARDED_HEADERS);
   const mutationVerbs = new Set(
@@ -265,7 +289,7 @@ export function resolveOptions(options: PostcacheOptions = {}): ResolvedOptions 
     maxResponseBytes: count("maxResponseBytes", o.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES, 0),
     keyHeaders,
     forwardedHeaders,
-    keyedHeaders: [...new Set([...keyHeaders, ...forwardedHeaders])],
+    keyedHeaders: [...new Set([...BODY_HEADERS, ...keyHeaders, ...forwardedHeaders])],
     canonicalJson: flag("canonicalJson", o.canonicalJson, false),
     ignoreBodyFields: strings("ignoreBodyFields", o.ignoreBodyFields, []).map((path) => path.split(".")),
     include: patterns("include", o.include),
@@ -276,7 +300,7 @@ export function resolveOptions(options: PostcacheOptions = {}): ResolvedOptions 
     scope: fn("scope", o.scope),
     bypass: fn("bypass", o.bypass),
     cacheableStatuses: new Set(statuses("cacheableStatuses", o.cacheableStatuses)),
-    defaultTtl: count("defaultTtl", o.defaultTtl, DEFAULT_TTL_SECONDS, 0),
+    defaultTtl: o.defaultTtl === undefined ? undefined : count("defaultTtl", o.defaultTtl, 0, 0),
     staleWhileRevalidate: count("staleWhileRevalidate", o.staleWhileRevalidate, 0, 0),
     staleIfError: count("staleIfError", o.staleIfError, 0, 0),
     rules: rules(o.rules),
@@ -284,17 +308,41 @@ export function resolveOptions(options: PostcacheOptions = {}): ResolvedOptions 
     coalesce: flag("coalesce", o.coalesce, true),
     storeTimeoutMs: count("storeTimeoutMs", o.storeTimeoutMs, DEFAULT_STORE_TIMEOUT_MS, 1),
     originTimeoutMs: count("originTimeoutMs", o.originTimeoutMs, DEFAULT_ORIGIN_TIMEOUT_MS, 0),
+    originBodyTimeoutMs: count("originBodyTimeoutMs", o.originBodyTimeoutMs, DEFAULT_ORIGIN_BODY_TIMEOUT_MS, 0),
+    coalesceTimeoutMs: count("coalesceTimeoutMs", o.coalesceTimeoutMs, DEFAULT_COALESCE_TIMEOUT_MS, 1),
+    uriInvalidation: flag("uriInvalidation", o.uriInvalidation, true),
     cacheName: token("cacheName", o.cacheName, "postcache"),
     debug: flag("debug", o.debug, false),
     sha256: fn("sha256", o.sha256) ?? subtleSha256,
     now: fn("now", o.now) ?? Date.now,
-    onError: fn("onError", o.onError) ?? (() => {}),
-    onResult: fn("onResult", o.onResult),
+    onError,
+    // A throwing hook is the operator's bug: it is reported, and never breaks the request.
+    onResult:
+      onResult &&
+      ((info) => {
+        try {
+          onResult(info);
+        } catch (error) {
+          onError(error, "onResult");
+        }
+      }),
     admin: admin(o.admin),
     handshake: flag("handshake", o.handshake, true),
     handshakeBodyTtl: count("handshakeBodyTtl", o.handshakeBodyTtl, 3600, 1),
     serverTiming: flag("serverTiming", o.serverTiming, true),
     protocols: protocols(o.protocols),
+  };
+}
+
+/** `onError` that can never throw into the engine: an error in the error hook goes nowhere. */
+function safeOnError(onError: PostcacheOptions["onError"]): (error: unknown, where: string) => void {
+  if (!onError) return () => {};
+  return (error, where) => {
+    try {
+      onError(error, where);
+    } catch {
+      // Nothing left to tell.
+    }
   };
 }
 
@@ -337,6 +385,9 @@ const OPTION_NAMES: Record<keyof PostcacheOptions, true> = {
   coalesce: true,
   storeTimeoutMs: true,
   originTimeoutMs: true,
+  originBodyTimeoutMs: true,
+  coalesceTimeoutMs: true,
+  uriInvalidation: true,
   cacheName: true,
   debug: true,
   sha256: true,

@@ -1,7 +1,9 @@
 /**
  * What may be stored, and for how long: RFC 9111 read for a shared cache that has opted in to POST.
- * (RFC 9110 §9.3.3 lets a POST response be cached only with explicit freshness; postcache is the
- * operator's explicit opt-in, so it applies GET's rules to POST and QUERY, RFC 9110 §9.3.8 / QUERY draft.)
+ * RFC 9110 §9.3.3 lets a POST response be reused only when it carries explicit freshness, so an answer
+ * without `s-maxage`, `max-age` or `Expires` is stored only under a TTL the operator configured
+ * (`defaultTtl` or a rule's `ttl`), and then only for 200, 203 and 204. Otherwise postcache applies
+ * GET's rules to POST and QUERY (RFC 9110 §9.3.8, the QUERY method draft).
  */
 import { deltaSeconds, parseCacheControl } from "./cache-control.ts";
 import type { ResolvedOptions } from "./options.ts";
@@ -49,17 +51,26 @@ export function ruleFor(options: ResolvedOptions, path: string): Rule | undefine
 
 type Rule = ResolvedOptions["rules"][number];
 
+/** Statuses an operator's TTL may give freshness to when the origin gave none: the successful answers
+ * a client reads as results. A 404 or 410 from an API without Cache-Control is not the operator's to keep. */
+const OPERATOR_TTL_STATUSES = new Set([200, 203, 204]);
+
 /** RFC 9111 §4.2.1 (freshness lifetime, s-maxage first for a shared cache), §4.2.3 (age), RFC 5861.
- * `rule` is the request's rule (`ruleFor`), whose overrides win. */
-export function freshness(response: Response, options: ResolvedOptions, rule: Rule | undefined, now: number): Freshness {
+ * `rule` is the request's rule (`ruleFor`), whose overrides win. Undefined when the answer has no
+ * freshness at all: no explicit freshness, and no operator TTL that applies to it. */
+export function freshness(
+  response: Response,
+  options: ResolvedOptions,
+  rule: Rule | undefined,
+  now: number,
+): Freshness | undefined {
   const cc = parseCacheControl(response.headers.get("cache-control"));
   const age = deltaSeconds(response.headers.get("age") ?? undefined) ?? 0;
+  const explicit = deltaSeconds(cc.get("s-maxage")) ?? deltaSeconds(cc.get("max-age")) ?? expiresLifetime(response, now);
+  const operator = rule?.ttl ?? options.defaultTtl;
   const ttl =
-    rule?.ttl ??
-    deltaSeconds(cc.get("s-maxage")) ??
-    deltaSeconds(cc.get("max-age")) ??
-    expiresLifetime(response, now) ??
-    options.defaultTtl;
+    explicit !== undefined ? (rule?.ttl ?? explicit) : OPERATOR_TTL_STATUSES.has(response.status) ? operator : undefined;
+  if (ttl === undefined) return undefined;
   // RFC 9111 §5.2.2.2 and §5.2.2.8: must-revalidate and proxy-revalidate forbid serving stale.
   const mayServeStale = !cc.has("must-revalidate") && !cc.has("proxy-revalidate");
   const swr = deltaSeconds(cc.get("stale-while-revalidate")) ?? rule?.staleWhileRevalidate ?? options.staleWhileRevalidate;

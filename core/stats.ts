@@ -14,6 +14,8 @@ export interface StatsSnapshot {
   bypasses: number;
   /** Bypasses by reason (`credentials`, `mutation`, ...). */
   bypassReasons: Record<string, number>;
+  /** Answers stored (counted once storing has ended). */
+  stored: number;
   /** Misses answered by waiting on an identical request in flight. */
   collapsed: number;
   /** Requests answered without their own origin call: hits, stale answers, collapsed misses. */
@@ -25,17 +27,18 @@ export interface StatsSnapshot {
 }
 
 export interface Stats {
-  record(outcome: CacheOutcome, detail: string | undefined, collapsed: boolean, bytesFromCache: number): void;
+  record(outcome: CacheOutcome, detail: string | undefined, collapsed: boolean, bytesFromCache: number, stored: boolean): void;
   snapshot(): StatsSnapshot;
 }
 
 export function createStats(now: () => number): Stats {
   const since = new Date(now()).toISOString();
-  const counts = { requests: 0, hits: 0, misses: 0, stale: 0, bypasses: 0, collapsed: 0, bytesSaved: 0 };
+  const counts = { requests: 0, hits: 0, misses: 0, stale: 0, bypasses: 0, stored: 0, collapsed: 0, bytesSaved: 0 };
   const bypassReasons: Record<string, number> = {};
   return {
-    record(outcome, detail, collapsed, bytesFromCache) {
+    record(outcome, detail, collapsed, bytesFromCache, stored) {
       counts.requests++;
+      if (stored) counts.stored++;
       counts.bytesSaved += bytesFromCache;
       if (collapsed) counts.collapsed++;
       if (outcome === "HIT") counts.hits++;

@@ -72,10 +72,11 @@ export type Sha256 = (parts: readonly Uint8Array[]) => Uint8Array | ArrayBuffer 
 /** How a request was answered, as logged and counted. */
 export type CacheOutcome = "HIT" | "MISS" | "STALE" | "BYPASS";
 
-/** Reported to `onResult` once per POST/QUERY request, after the response headers are ready. */
+/** Reported to `onResult` once per POST/QUERY request: when its response headers are ready or, for a
+ * miss whose answer is being stored, once storing has ended (so `stored` and `detail` are final). */
 export interface ResultInfo {
   outcome: CacheOutcome;
-  /** Why the cache was bypassed or the answer not stored, e.g. `credentials`, `no-store`. */
+  /** Why the cache was bypassed or the answer not stored, e.g. `credentials`, `no-store`, `too-large`. */
   detail?: string;
   method: string;
   url: string;
@@ -84,6 +85,8 @@ export interface ResultInfo {
   shortKey?: string;
   /** Whether this request waited on an identical in-flight origin request. */
   collapsed: boolean;
+  /** Whether this request's answer was stored (a miss whose copy was read in full and written). */
+  stored: boolean;
   /** Milliseconds from the start of handling until the response headers were ready. */
   elapsedMs: number;
 }

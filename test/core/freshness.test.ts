@@ -199,3 +199,111 @@ describe("request directives", () => {
     expect(hit.status).toBe(200);
   });
 });
+
+describe("explicit freshness by default (RFC 9110 §9.3.3)", () => {
+  test("an answer without s-maxage, max-age or Expires is not stored: detail=no-freshness", async () => {
+    const h = harness();
+    const o = versioned(null);
+    const first = await h.send(post("/search"));
+    expect(status(first)).toBe("postcache; fwd=uri-miss; fwd-status=200; detail=no-freshness");
+    await h.settle();
+    expect(await (await h.send(post("/search"))).text()).toBe("v2");
+    expect(o.calls).toBe(2);
+  });
+
+  test("an error answer without freshness is not stored, even with defaultTtl (a GraphQL server's 404)", async () => {
+    for (const code of [404, 405, 410, 414]) {
+      const h = harness({ defaultTtl: 300 });
+      const o = origin("/graphql", () => new Response("no", { status: code }));
+      const first = await h.send(post("/graphql"));
+      expect({ code, status: status(first) }).toEqual({ code, status: expect.stringMatching(/detail=no-freshness$/) });
+      await h.settle();
+      await h.send(post("/graphql"));
+      expect({ code, calls: o.calls }).toEqual({ code, calls: 2 });
+    }
+  });
+
+  test("defaultTtl gives freshness to 200, 203 and 204", async () => {
+    for (const code of [200, 203, 204]) {
+      const h = harness({ defaultTtl: 30 });
+      origin("/search", () => new Response(code === 204 ? null : "ok", { status: code }));
+      await (await h.send(post("/search"))).text();
+      await h.settle();
+      expect({ code, status: status(await h.send(post("/search"))) }).toEqual({ code, status: "postcache; hit; ttl=30" });
+    }
+  });
+
+  test("a rule's ttl is the operator's freshness too, on the same terms", async () => {
+    const h = harness({ rules: [{ match: "/search", ttl: 90 }] });
+    versioned(null);
+    await prime(h);
+    expect(status(await h.send(post("/search")))).toBe("postcache; hit; ttl=90");
+    const h404 = harness({ rules: [{ match: "/search", ttl: 90 }] });
+    origin("/search", () => new Response("gone", { status: 404 }));
+    expect(status(await h404.send(post("/search")))).toMatch(/detail=no-freshness/);
+  });
+
+  test("a 404 with explicit freshness is stored", async () => {
+    const h = harness();
+    origin("/search", () => new Response("gone", { status: 404, headers: { "cache-control": "max-age=20" } }));
+    await prime(h);
+    expect(status(await h.send(post("/search")))).toBe("postcache; hit; ttl=20");
+  });
+});
+
+describe("request max-stale, min-fresh and max-age (RFC 9111 §5.2.1)", () => {
+  test("max-stale=N: a stale entry within N seconds is served, marked stale; past N the origin is asked", async () => {
+    const h = harness();
+    const o = versioned("max-age=10, stale-if-error=600");
+    await prime(h);
+    h.clock.advance(40);
+    const stale = await h.send(post("/search", '{"q":1}', { "cache-control": "max-stale=60" }));
+    expect(await stale.text()).toBe("v1");
+    expect(status(stale)).toBe("postcache; hit; ttl=-30; detail=max-stale");
+    expect(stale.headers.get("warning")).toMatch(/^110/);
+    const tooOld = await h.send(post("/search", '{"q":1}', { "cache-control": "max-stale=20" }));
+    expect(await tooOld.text()).toBe("v2");
+    expect(o.calls).toBe(2);
+  });
+
+  test("a bare max-stale accepts any staleness the store still holds", async () => {
+    const h = harness();
+    versioned("max-age=10, stale-if-error=600");
+    await prime(h);
+    h.clock.advance(500);
+    expect(await (await h.send(post("/search", '{"q":1}', { "cache-control": "max-stale" }))).text()).toBe("v1");
+  });
+
+  test("max-stale never serves what must-revalidate, proxy-revalidate or s-maxage forbids serving stale", async () => {
+    for (const cc of ["max-age=10, must-revalidate", "max-age=10, proxy-revalidate", "s-maxage=10"]) {
+      const h = harness({ staleIfError: 600 });
+      versioned(cc);
+      await prime(h);
+      h.clock.advance(20);
+      const res = await h.send(post("/search", '{"q":1}', { "cache-control": "max-stale" }));
+      expect({ cc, text: await res.text() }).toEqual({ cc, text: "v2" });
+    }
+  });
+
+  test("min-fresh=N: an entry with less than N seconds left goes to the origin (fwd=request)", async () => {
+    const h = harness();
+    const o = versioned("max-age=60");
+    await prime(h);
+    h.clock.advance(40);
+    const enough = await h.send(post("/search", '{"q":1}', { "cache-control": "min-fresh=10" }));
+    expect(status(enough)).toBe("postcache; hit; ttl=20");
+    const notEnough = await h.send(post("/search", '{"q":1}', { "cache-control": "min-fresh=30" }));
+    expect(status(notEnough)).toBe("postcache; fwd=request; fwd-status=200; stored");
+    expect(await notEnough.text()).toBe("v2");
+    expect(o.calls).toBe(2);
+  });
+
+  test("max-age=N: an entry older than N seconds goes to the origin", async () => {
+    const h = harness();
+    versioned("max-age=60");
+    await prime(h);
+    h.clock.advance(30);
+    expect(status(await h.send(post("/search", '{"q":1}', { "cache-control": "max-age=40" })))).toMatch(/hit/);
+    expect(status(await h.send(post("/search", '{"q":1}', { "cache-control": "max-age=20" })))).toMatch(/fwd=request/);
+  });
+});

@@ -55,6 +55,31 @@ describe("keying: the same request is a HIT, anything that changes the answer is
     expect(o.calls).toBe(2);
   });
 
+  test("Content-Encoding is part of the key: gzip, deflate and identity bytes are three requests (RFC 9110 §8.4)", async () => {
+    const h = harness();
+    const o = origin();
+    const bytes = Uint8Array.of(0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02);
+    for (const coding of ["gzip", "deflate", undefined]) {
+      const res = await h.send(post("/search", bytes, coding ? { "content-encoding": coding } : {}));
+      expect({ coding, status: status(res) }).toEqual({ coding, status: expect.stringMatching(/fwd=uri-miss/) });
+      await res.text();
+      await h.settle();
+    }
+    expect(o.calls).toBe(3);
+    expect(status(await h.send(post("/search", bytes, { "content-encoding": "gzip" })))).toMatch(/hit/);
+  });
+
+  test("Content-Type and Content-Encoding stay keyed when keyHeaders is overridden", async () => {
+    const h = harness({ keyHeaders: ["x-tenant"] });
+    const o = origin();
+    await (await h.send(post("/search", "{}", { "content-type": "application/json" }))).text();
+    await h.settle();
+    expect(status(await h.send(post("/search", "{}", { "content-type": "text/plain" })))).toMatch(/uri-miss/);
+    await h.settle();
+    expect(status(await h.send(post("/search", "{}", { "content-encoding": "br" })))).toMatch(/uri-miss/);
+    expect(o.calls).toBe(3);
+  });
+
   test("keyHeaders is configurable", async () => {
     const h = harness({ keyHeaders: ["x-tenant"] });
     const o = origin();
@@ -97,6 +122,8 @@ describe("keying: the same request is a HIT, anything that changes the answer is
     const res = await h.send(post("/search", "{}"));
     const key = status(res).match(/key="([^"]+)"/)?.[1] ?? "";
     expect(key).toMatch(new RegExp(`^${ORIGIN}${KEY_PATH.replaceAll(".", "\\.")}[0-9a-f]{64}$`));
+    await res.text();
+    await h.settle(); // a stored miss is reported once storing has ended
     expect(h.results[0].shortKey).toBe(key.slice(-64, -52));
   });
 

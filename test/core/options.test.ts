@@ -53,9 +53,20 @@ describe("options: validated once, at factory time, naming the option", () => {
   test("defaults", () => {
     const o = resolveOptions();
     expect(o.maxBodyBytes).toBe(1024 * 1024);
-    expect(o.keyHeaders).toEqual(["content-type", "accept", "accept-encoding", "accept-language"]);
+    expect(o.keyHeaders).toEqual(["accept", "accept-encoding", "accept-language"]);
+    expect(o.keyedHeaders.slice(0, 5)).toEqual([
+      "content-type",
+      "content-encoding",
+      "accept",
+      "accept-encoding",
+      "accept-language",
+    ]);
     expect([...o.cacheableStatuses]).toEqual([200, 203, 204, 300, 301, 404, 405, 410, 414, 501]);
-    expect(o.defaultTtl).toBe(60);
+    // RFC 9110 §9.3.3: no freshness unless the origin or the operator gives one.
+    expect(o.defaultTtl).toBeUndefined();
+    expect(o.originBodyTimeoutMs).toBe(10_000);
+    expect(o.coalesceTimeoutMs).toBe(5_000);
+    expect(o.uriInvalidation).toBe(true);
     expect(o.credentialHeaders).toContain("authorization");
     expect(o.credentialHeaders).toContain("cookie");
   });

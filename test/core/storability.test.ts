@@ -52,21 +52,25 @@ describe("storability: never store what must not be stored (RFC 9111 §3)", () =
     expect(o.calls).toBe(2);
   });
 
-  test("the allowed statuses are configurable; 404 is stored by default", async () => {
+  test("the allowed statuses are configurable; 404 with explicit freshness is stored by default", async () => {
     const h = harness();
-    const o = origin("/search", () => new Response("gone", { status: 404 }));
+    const o = origin("/search", () => new Response("gone", { status: 404, headers: { "cache-control": "max-age=60" } }));
     await h.send(post("/search"));
     await h.settle();
     const again = await h.send(post("/search"));
     expect(again.status).toBe(404);
     expect(status(again)).toMatch(/hit/);
     expect(o.calls).toBe(1);
-    await expectNotStored({ cacheableStatuses: [200] }, () => new Response("gone", { status: 404 }), "status");
+    await expectNotStored(
+      { cacheableStatuses: [200] },
+      () => new Response("gone", { status: 404, headers: { "cache-control": "max-age=60" } }),
+      "status",
+    );
   });
 
   test("a 204 is replayed with no body", async () => {
     const h = harness();
-    origin("/search", () => new Response(null, { status: 204 }));
+    origin("/search", () => new Response(null, { status: 204, headers: { "cache-control": "max-age=60" } }));
     await h.send(post("/search"));
     await h.settle();
     const again = await h.send(post("/search"));

@@ -4,7 +4,7 @@
  */
 import { expect, test } from "bun:test";
 import { type Request as MiniflareRequest, Response as MiniflareResponse } from "miniflare";
-import { bundle, startWorkerd } from "../fixtures/workerd/workerd.ts";
+import { bundle, startWorkerd, WORKERD_TARGET_FORMS } from "../fixtures/workerd/workerd.ts";
 import { e2eSuite } from "./suite.ts";
 
 const ENTRY = "examples/cloudflare/worker.ts";
@@ -12,7 +12,7 @@ const ENTRY = "examples/cloudflare/worker.ts";
 e2eSuite(
   "cloudflare workers (workerd)",
   async (originUrl) => startWorkerd({ modules: true, script: await bundle(ENTRY, "esm"), bindings: { ORIGIN: originUrl } }),
-  { startTimeoutMs: 20_000 },
+  { startTimeoutMs: 20_000, runtimeFails: WORKERD_TARGET_FORMS },
 );
 
 test("without ORIGIN the worker goes on with fetch(request), to the request's own host", async () => {

@@ -10,7 +10,7 @@
  */
 import { expect, test } from "bun:test";
 import { type Request as MiniflareRequest, Response as MiniflareResponse } from "miniflare";
-import { bundle, startWorkerd, WITHOUT_RESPONSE_JSON } from "../fixtures/workerd/workerd.ts";
+import { bundle, startWorkerd, WITHOUT_RESPONSE_JSON, WORKERD_TARGET_FORMS } from "../fixtures/workerd/workerd.ts";
 import { e2eSuite } from "./suite.ts";
 
 const EDGE_FUNCTION = "examples/edgeone/edge-function.ts";
@@ -22,13 +22,13 @@ const pagesModule = async () => WITHOUT_RESPONSE_JSON + (await bundle(PAGES, "es
 e2eSuite(
   "edgeone edge functions (service worker, workerd)",
   async (originUrl) => startWorkerd({ script: await serviceWorker(), bindings: { env: { ORIGIN: originUrl } } }),
-  { startTimeoutMs: 20_000 },
+  { startTimeoutMs: 20_000, runtimeFails: WORKERD_TARGET_FORMS },
 );
 
 e2eSuite(
   "edgeone pages functions (onRequest, workerd)",
   async (originUrl) => startWorkerd({ modules: true, script: await pagesModule(), bindings: { ORIGIN: originUrl } }),
-  { startTimeoutMs: 20_000 },
+  { startTimeoutMs: 20_000, runtimeFails: WORKERD_TARGET_FORMS },
 );
 
 test("the edge function bundle is a plain script: no import or export", async () => {

@@ -101,6 +101,6 @@ describe("netlify adapter with ORIGIN", () => {
   });
 
   test("a bad origin option fails at creation, naming it", () => {
-    expect(() => postcacheNetlify({ origin: "not a url" })).toThrow(/\[postcache\] origin must be an absolute URL/);
+    expect(() => postcacheNetlify({ origin: "not a url" })).toThrow(/\[postcache\] origin must be an absolute http\(s\) URL/);
   });
 });

@@ -59,6 +59,11 @@ async function startNetlify(toml: (example: string) => string): Promise<RunningT
 }
 
 const PROXY_TARGET = "https://api.example.com";
+/** @netlify/dev-utils 4 (`toWebRequest`) builds the request URL with `new URL(req.url, "http://" + host)`, so
+ * a target of `//h/x` becomes host h and path /x before the edge function runs; Netlify's edge does not. */
+const DEV_RESOLVES_TARGET = { "leading-slashes": "@netlify/dev resolves the target as a URL reference" };
+/** The same `new Request(...)` throws for a Host with credentials (`a@b`): the launcher's 500, before the function. */
+const DEV_FAILS = { "bad-host": "@netlify/dev cannot build a Request for some Host values" };
 
 e2eSuite(
   "netlify edge functions (@netlify/dev), ORIGIN set",
@@ -69,7 +74,7 @@ e2eSuite(
       const withoutProxy = example.slice(0, example.indexOf("[[redirects]]"));
       return `${withoutProxy}\n[build.environment]\n  ORIGIN = "${originUrl}"\n`;
     }),
-  { startTimeoutMs: 25_000 },
+  { startTimeoutMs: 25_000, runtimeRewritesPath: DEV_RESOLVES_TARGET, runtimeFails: DEV_FAILS },
 );
 
 e2eSuite(
@@ -79,5 +84,15 @@ e2eSuite(
       if (!example.includes(PROXY_TARGET)) throw new Error(`examples/netlify/netlify.toml no longer proxies to ${PROXY_TARGET}`);
       return example.replace(PROXY_TARGET, originUrl);
     }),
-  { startTimeoutMs: 25_000 },
+  {
+    startTimeoutMs: 25_000,
+    // The proxy rule's `:splat` is the decoded path, so `%2F` reaches the origin as `/`: the rule's doing.
+    // The rule also re-encodes the query (`//` as `%2F%2F`).
+    runtimeRewritesPath: {
+      ...DEV_RESOLVES_TARGET,
+      "encoded-slashes": "the rule decodes :splat",
+      query: "the rule re-encodes the query",
+    },
+    runtimeFails: DEV_FAILS,
+  },
 );

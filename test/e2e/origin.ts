@@ -6,8 +6,19 @@ import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { gzipSync } from "node:zlib";
 
+/** One request as the origin received it. */
+export interface SeenRequest {
+  method: string;
+  /** The request target exactly as it arrived. */
+  path: string;
+  host: string | undefined;
+  body: string;
+}
+
 export interface TestOrigin {
   url: string;
+  /** Every request received, in order. */
+  seen: SeenRequest[];
   /** Origin calls for `method path` with exactly this body. */
   calls(method: string, path: string, body?: string): number;
   total(): number;
@@ -16,6 +27,7 @@ export interface TestOrigin {
 
 export async function startTestOrigin(): Promise<TestOrigin> {
   const counts = new Map<string, number>();
+  const seen: SeenRequest[] = [];
   let total = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -25,6 +37,7 @@ export async function startTestOrigin(): Promise<TestOrigin> {
       const path = req.url ?? "/";
       const id = `${req.method} ${path} ${body.toString("latin1")}`;
       counts.set(id, (counts.get(id) ?? 0) + 1);
+      seen.push({ method: req.method ?? "", path, host: req.headers.host, body: body.toString("latin1") });
       total++;
       const digest = createHash("sha256").update(body).digest("hex");
       const answer = JSON.stringify({ method: req.method, path, digest, call: total });
@@ -47,6 +60,7 @@ export async function startTestOrigin(): Promise<TestOrigin> {
   if (address === null || typeof address === "string") throw new Error("origin did not bind");
   return {
     url: `http://127.0.0.1:${address.port}`,
+    seen,
     calls: (method, path, body = "") => counts.get(`${method} ${path} ${body}`) ?? 0,
     total: () => total,
     stop: () =>

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestOrigin, type TestOrigin } from "./origin.ts";
+import { rawRequest } from "./raw-http.ts";
 
 export interface RunningTarget {
   /** Where the postcache entry under test listens, e.g. `http://127.0.0.1:41234`. */
@@ -14,11 +15,25 @@ export interface RunningTarget {
 /** Starts the provider's bundle in its runtime, in front of `originUrl`. */
 export type StartTarget = (originUrl: string) => Promise<RunningTarget>;
 
+/** RFC 9112 §3.2.2-3.2.3: request-target forms a proxy's clients may send besides the origin form. */
+export type TargetForm = "absolute-form" | "authority-form" | "bad-host" | "leading-slashes" | "encoded-slashes" | "query";
+
 export interface E2eOptions {
   /** Time allowed to start the runtime, in ms. Default 60000. */
   startTimeoutMs?: number;
   /** Skip the suite, with the reason printed (e.g. a runtime that cannot run here). */
   skip?: string;
+  /** `false` for an entry that reaches its origin some other way than the configured ORIGIN (a
+   * deployment's own routes): the request-target matrix, which checks that only ORIGIN is reached,
+   * does not apply. Default true. */
+  forwardsToOrigin?: boolean;
+  /** Request targets of the matrix that the runtime's own HTTP server answers with a 500 before the
+   * entry runs (a bug of the local runtime, not postcache's), with the reason: kind → why. The matrix
+   * then checks that the 500 reached nobody and does not come from postcache. */
+  runtimeFails?: Partial<Record<TargetForm, string>>;
+  /** Request targets whose path the runtime's own HTTP server rewrites before the entry sees it (a bug of
+   * the local runtime), with the reason: the matrix then checks only that ORIGIN alone was reached. */
+  runtimeRewritesPath?: Partial<Record<TargetForm, string>>;
 }
 
 const nonce = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
@@ -118,6 +133,111 @@ export function e2eSuite(provider: string, start: StartTarget, options: E2eOptio
       expect(await hit.json()).toEqual(first);
       expect(origin.calls("POST", "/gzip", body)).toBe(1);
     });
+
+    // The upstream is ORIGIN plus the request's path and query, whatever the request target or Host
+    // says: a path starting with `//` must not become a host (server-side request forgery).
+    test.skipIf(options.forwardsToOrigin === false)(
+      "request targets and Host values never choose the upstream: only ORIGIN is reached, with the path as parsed",
+      async () => {
+        const canary = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("canary") });
+        let canaryCalls = 0;
+        canary.reload({
+          fetch: () => {
+            canaryCalls++;
+            return new Response("canary", { headers: { "cache-control": "max-age=60" } });
+          },
+        });
+        const elsewhere = `127.0.0.1:${canary.port}`;
+        const originHost = new URL(origin.url).host;
+        /** The path and query the URL standard gives `target` on an http origin. */
+        const parsed = (target: string) => {
+          const url = new URL(`http://placeholder${target}`);
+          return url.pathname + url.search;
+        };
+        // `invalid`: not a valid HTTP/1.1 request target (RFC 9112 §3.2), so a runtime may close the
+        // connection or never answer; it must still reach nobody.
+        const cases: {
+          target: string;
+          host?: string | null;
+          path?: string;
+          version?: "HTTP/1.0";
+          invalid?: true;
+          kind?: TargetForm;
+        }[] = [
+          { target: `//${elsewhere}/x`, kind: "leading-slashes" },
+          { target: `///${elsewhere}/x?q=1`, kind: "leading-slashes" },
+          { target: `/%2F%2F${elsewhere}/x`, kind: "encoded-slashes" },
+          { target: "/a%2Fb;c=d@e", kind: "encoded-slashes" },
+          { target: `/@${elsewhere}/x` },
+          { target: "/a/../b/./c" },
+          { target: "/a\\b", invalid: true },
+          { target: `/search?next=//${elsewhere}/x`, kind: "query" },
+          { target: `http://${elsewhere}/absolute?q=1`, path: "/absolute?q=1", kind: "absolute-form" },
+          { target: elsewhere, path: "", invalid: true, kind: "authority-form" },
+          { target: "/by-host", host: elsewhere },
+          { target: "/by-host-name", host: "evil.example" },
+          // Hosts no URL can hold: a clear 4xx (or the runtime's own default host), never a 500.
+          ...["a/b", "a#b", "a@b", "[::1", "a:99999", ""].map((host) => ({
+            target: "/bad-host",
+            host,
+            kind: "bad-host" as const,
+          })),
+          { target: "/no-host", host: null, version: "HTTP/1.0" as const },
+        ];
+        try {
+          for (const [i, c] of cases.entries()) {
+            const body = JSON.stringify({ requestTarget: i, nonce });
+            const sent = Date.now();
+            const res = await rawRequest(target.url, {
+              target: c.target,
+              host: c.host,
+              version: c.version,
+              body,
+              headers: { "content-type": "application/json" },
+              timeoutMs: c.invalid ? 3_000 : 10_000,
+            });
+            const label = `${c.target} (Host: ${c.host ?? "the listener's"}) answered ${res.status}${res.status >= 500 ? `: ${res.body.slice(0, 200)}` : ""}`;
+            if (Date.now() - sent > 1000)
+              console.log(`${label} after ${Date.now() - sent} ms${res.timedOut ? " (timed out)" : ""}`);
+            const runtimeFails = c.kind && options.runtimeFails?.[c.kind];
+            if (runtimeFails && res.status >= 500) {
+              const ours = res.headers.has("cache-status") || res.body.includes("postcache");
+              expect({ label, status: res.status, ours, reached: origin.seen.filter((s) => s.body === body) }).toEqual({
+                label,
+                status: 500,
+                ours: false,
+                reached: [],
+              });
+              continue;
+            }
+            expect({ label, answered: res.status > 0 || Boolean(c.invalid), below500: res.status < 500 }).toEqual({
+              label,
+              answered: true,
+              below500: true,
+            });
+            const reached = origin.seen.filter((s) => s.body === body);
+            if (res.status >= 400 || res.status === 0) {
+              // Refused before it went anywhere (the runtime's parser, or postcache's 400).
+              expect({ label, reached }).toEqual({ label, reached: [] });
+              continue;
+            }
+            if (c.kind && options.runtimeRewritesPath?.[c.kind]) {
+              expect({ label, reached: reached.map((s) => s.host) }).toEqual({ label, reached: [originHost] });
+              continue;
+            }
+            const expected = c.path ?? parsed(c.target);
+            expect({ label, reached: reached.map((s) => `${s.host} ${s.path}`) }).toEqual({
+              label,
+              reached: [`${originHost} ${expected}`],
+            });
+          }
+          expect(canaryCalls).toBe(0);
+        } finally {
+          canary.stop(true);
+        }
+      },
+      60_000,
+    );
 
     test("every POST answer carries a postcache Cache-Status", async () => {
       const res = await post("/search", JSON.stringify({ status: true, nonce }));

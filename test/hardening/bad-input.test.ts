@@ -111,3 +111,93 @@ describe("faults", () => {
     expect(h.errors.some((e) => e.where === "response-body")).toBe(true);
   });
 });
+
+/** A request as a server hands it over when its `Host` cannot make a URL (Bun gives `/x` for `Host: a/b`). */
+function withUrl(url: string, method = "POST"): Request {
+  const request = new Request(`${ORIGIN}/x`, { method, body: method === "GET" || method === "HEAD" ? null : "{}" });
+  Object.defineProperty(request, "url", { value: url });
+  return request;
+}
+
+describe("a request whose URL cannot be parsed", () => {
+  for (const method of ["POST", "QUERY", "GET", "HEAD", "PUT", "DELETE"]) {
+    test(`${method}: a 400 with a short problem body, and the origin is not asked`, async () => {
+      let calls = 0;
+      const h = harness({}, undefined, async () => {
+        calls++;
+        return new Response("origin");
+      });
+      for (const url of ["/x", "http://a:99999/x", "http://[::1/x", "", "ftp://example.test/x"]) {
+        const res = await h.send(withUrl(url, method));
+        expect(res.status).toBe(400);
+        if (method !== "HEAD") {
+          const problem = await res.json();
+          expect(problem.type).toBe("urn:postcache:problem:bad-request-url");
+          expect(JSON.stringify(problem)).not.toMatch(/at |\.ts|\/work/);
+        }
+      }
+      expect(calls).toBe(0);
+    });
+  }
+
+  test("the admin endpoints do not make it reject either", async () => {
+    const h = harness({ admin: { token: "0123456789abcdef" } });
+    expect((await h.send(withUrl("/.postcache/stats", "GET"))).status).toBe(400);
+  });
+});
+
+describe("handle() never rejects", () => {
+  test("a throwing onResult hook: the request is answered, the error reported", async () => {
+    const errors: string[] = [];
+    const h = harness(
+      {
+        onResult: () => {
+          throw new Error("hook exploded");
+        },
+        onError: (_e, where) => errors.push(where),
+      },
+      undefined,
+      echo,
+    );
+    const res = await h.send(post("/search"));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("/search 7");
+    await h.settle(); // a miss is reported once its copy is stored
+    expect(errors).toContain("onResult");
+  });
+
+  test("a throwing onError hook is swallowed too", async () => {
+    const h = harness(
+      {
+        onError: () => {
+          throw new Error("onError exploded");
+        },
+      },
+      undefined,
+      async () => {
+        throw new Error("origin down");
+      },
+    );
+    const res = await h.send(post("/search"));
+    expect(res.status).toBe(502);
+  });
+});
+
+describe("a Host that is not a host", () => {
+  test("is a 400 even where the runtime folded it into a valid URL (Deno: `Host: a/b` becomes the path /b/...)", async () => {
+    let calls = 0;
+    const h = harness({}, undefined, async () => {
+      calls++;
+      return new Response("origin", { headers: { "cache-control": "max-age=60" } });
+    });
+    for (const host of ["a/b", "a#b", "a@b", "a?b", "a b", "a:99999", "", "[::1", "a\\b"]) {
+      const request = new Request(`http://a/b/x`, { method: "POST", body: "{}", headers: { host } });
+      expect({ host, status: (await h.send(request)).status }).toEqual({ host, status: 400 });
+    }
+    for (const host of ["api.example.test", "api.example.test:8443", "[::1]:8787", "127.0.0.1", "xn--caf-dma.example"]) {
+      const request = new Request(`${ORIGIN}/search`, { method: "POST", body: "{}", headers: { host } });
+      expect({ host, status: (await h.send(request)).status }).toEqual({ host, status: 200 });
+    }
+    expect(calls).toBe(1); // one URL, so one origin call; the rest are hits
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * Differential fuzzing: thousands of random requests (binary and invalid UTF-8 bodies, keyed and
- * Vary'd header values, users, forwarded headers, odd paths, methods) against an origin whose answer is
+ * Vary'd header values, content codings, users, forwarded headers, odd paths, methods) against an origin whose answer is
  * a pure function of the request. Every answer postcache gives, hit or miss, must equal what the origin
  * says for that exact request. Requests go in concurrent batches (coalescing) with the clock moving
  * (expiry, stale-while-revalidate).
@@ -60,6 +60,8 @@ const PATHS = [
 const METHODS = ["POST", "POST", "POST", "POST", "QUERY", "GET", "PUT"];
 const HEADER_CHOICES: [string, (string | null)[]][] = [
   ["content-type", ["application/json", "application/octet-stream", null]],
+  // The same bytes under another coding are another request (RFC 9110 §8.4).
+  ["content-encoding", [null, null, "gzip", "deflate"]],
   ["accept-language", [null, "en", "fr"]],
   ["x-variant", [null, "1", "2"]],
   ["authorization", [null, null, "alice", "bob"]],
@@ -105,7 +107,9 @@ function makeOrigin(semantic: boolean) {
       url.host,
       url.pathname + url.search,
       bodyView,
-      ...["content-type", "accept-language", "x-variant", "authorization", "x-forwarded-host"].map((n) => h.get(n)),
+      ...["content-type", "content-encoding", "accept-language", "x-variant", "authorization", "x-forwarded-host"].map((n) =>
+        h.get(n),
+      ),
     ];
     const digest = createHash("sha256").update(JSON.stringify(seen)).digest("hex");
     const headers: Record<string, string> = { "content-type": "text/plain", vary: "X-Variant", "x-digest": digest };
@@ -132,6 +136,13 @@ async function run(seed: number, options: PostcacheOptions, semantic: boolean, c
     }
     return { method, path: pick(PATHS), headers, body: method === "GET" ? null : pick(BODIES) };
   });
+  // Twins that differ only in their content coding: the same bytes, gzip or deflate or none.
+  for (const shape of pool.slice(0, 30)) {
+    const others = shape.headers.filter(([name]) => name !== "content-encoding");
+    for (const coding of [null, "gzip", "deflate"]) {
+      pool.push({ ...shape, headers: coding ? [...others, ["content-encoding", coding]] : others });
+    }
+  }
   while (checked < count) {
     const batch = Array.from({ length: 1 + Math.floor(random() * 20) }, () => {
       const shape = pick(pool);

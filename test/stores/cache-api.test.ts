@@ -293,7 +293,7 @@ describe("cache-api store: EdgeOne's match throws on expired entries", () => {
     expect(after.status).toMatch(/fwd=uri-miss/);
     expect(after.body).toBe("answer 2");
     expect(originCalls).toBe(2);
-    // The expired entry, then the expired index of ALL_TAG, read to list the new entry in it.
-    expect(errors).toEqual(["cache-api.match", "cache-api.index"]);
+    // The expired entry, then the expired indexes of ALL_TAG and of the URI's tag, read to list the new entry in them.
+    expect(errors).toEqual(["cache-api.match", "cache-api.index", "cache-api.index"]);
   });
 });
