@@ -59,6 +59,8 @@ export const LIB_ENTRIES: Record<string, string> = {
   "bun-redis": "adapters/bun-redis.ts",
   "node-redis": "adapters/node-redis.ts",
   client: "core/client.ts",
+  admin: "core/admin.ts",
+  "canonical-json": "core/canonical-json.ts",
   protocols: "core/protocols/index.ts",
 };
 

@@ -7,6 +7,7 @@ import { request as httpsRequest } from "node:https";
 import { Readable } from "node:stream";
 import { createPostcache, memoryStore, type PostcacheOptions } from "../core/index.ts";
 import type { CacheStore, Sha256 } from "../core/types.ts";
+import { lastResort } from "./last-resort.ts";
 import { originFetcher } from "./origin.ts";
 
 export interface BunOptions extends PostcacheOptions {
@@ -15,6 +16,18 @@ export interface BunOptions extends PostcacheOptions {
   /** Where entries live. Default: an in-memory LRU of 64 MiB. */
   store?: CacheStore | undefined;
 }
+
+/**
+ * `Bun.serve` settings for production: Bun's development mode (the default unless NODE_ENV=production)
+ * answers a thrown error with a page of source lines and paths; this answers a plain 500 and logs one line.
+ *
+ * @example
+ * Bun.serve({ ...productionServe, port: 8787, fetch: postcacheBun({ origin: "http://127.0.0.1:3000" }) });
+ */
+export const productionServe: { development: false; error: (error: unknown) => Response } = {
+  development: false,
+  error: lastResort(),
+};
 
 /** Bun's native SHA-256: synchronous, no per-call promise (about 10x cheaper than crypto.subtle for small bodies). */
 export const bunSha256: Sha256 = (parts) => {

@@ -1,12 +1,13 @@
 /**
- * The admin endpoints, off unless a token is configured:
+ * The admin endpoints, `admin: adminEndpoints({ token })`, an entry of its own (`postcache/admin`) so
+ * that bundles without them carry none of their code:
  *   GET  <path>stats                 live counters (this process or isolate)
  *   POST <path>purge  {"key": "..."} | {"tag": "..."} | {"tags": [...]} | {"all": true}
  * Both need `Authorization: Bearer <token>` (RFC 6750 §2.1), compared in constant time.
  */
 import { sameBytes, sha256Of } from "./handshake.ts";
 import { KEY_PATH } from "./key.ts";
-import type { ResolvedOptions } from "./options.ts";
+import { describe, PostcacheOptionError, type ResolvedOptions } from "./options.ts";
 import { problemJson } from "./problem.ts";
 import type { Stats } from "./stats.ts";
 import { ALL_TAG, isTag } from "./tags.ts";
@@ -14,22 +15,59 @@ import type { CacheStore } from "./types.ts";
 
 const encoder = new TextEncoder();
 
-/** The admin answer for `request`, or undefined if it is not an admin request. */
-export async function adminResponse(
+export interface AdminOptions {
+  /** The bearer token, at least 16 characters; compared in constant time. */
+  token: string;
+  /** Where the endpoints live. Default `/.postcache/` (so `/.postcache/stats`, `/.postcache/purge`). */
+  path?: string | undefined;
+}
+
+/** What the engine calls for each request when the admin endpoints are on. */
+export interface AdminEndpoints {
+  readonly path: string;
+  /** The admin answer for `request`, or undefined if it is not an admin request. */
+  respond(request: Request, url: URL, store: CacheStore, stats: Stats, o: ResolvedOptions): Promise<Response | undefined>;
+}
+
+/**
+ * The stats and purge endpoints under `path`, behind `Authorization: Bearer <token>`. Throws
+ * PostcacheOptionError for a short token or a bad path, at creation.
+ *
+ * @example
+ * import { adminEndpoints } from "postcache/admin";
+ * createPostcache({ admin: adminEndpoints({ token: process.env.POSTCACHE_ADMIN_TOKEN ?? "" }) });
+ */
+export function adminEndpoints(options: AdminOptions): AdminEndpoints {
+  if (typeof options !== "object" || options === null || typeof options.token !== "string" || options.token.length < 16) {
+    throw new PostcacheOptionError(
+      "admin.token",
+      "must be a string of at least 16 characters (the bearer token for stats and purge)",
+    );
+  }
+  const { token } = options;
+  const path = options.path ?? "/.postcache/";
+  if (typeof path !== "string" || !/^\/(?:[^/?#]+\/)*$/.test(path)) {
+    throw new PostcacheOptionError("admin.path", `must be a path that starts and ends with "/" (got ${describe(path)})`);
+  }
+  return { path, respond: (request, url, store, stats, o) => adminResponse(request, url, store, stats, o, token, path) };
+}
+
+async function adminResponse(
   request: Request,
   url: URL,
   store: CacheStore,
   stats: Stats,
   o: ResolvedOptions,
+  token: string,
+  path: string,
 ): Promise<Response | undefined> {
-  const admin = o.admin;
-  if (!admin || !url.pathname.startsWith(admin.path)) return undefined;
-  if (!(await authorized(request, admin.token, o))) {
+  if (!url.pathname.startsWith(path)) return undefined;
+  if (!(await authorized(request, token, o))) {
     return problemJson(401, "unauthorized", "A valid bearer token is required", undefined, {
       "www-authenticate": 'Bearer realm="postcache"',
     });
   }
-  const action = url.pathname.slice(admin.path.length);
+  const action = url.pathname.slice(path.length);
   if (action === "stats") {
     if (request.method !== "GET") return problemJson(405, "method-not-allowed", "Use GET", undefined, { allow: "GET" });
     return Response.json({ store: store.name, ...stats.snapshot() }, { headers: { "cache-control": "no-store" } });
@@ -49,7 +87,7 @@ export async function adminResponse(
       );
     }
   }
-  return problemJson(404, "not-found", "No such admin endpoint", `Try ${admin.path}stats or ${admin.path}purge`);
+  return problemJson(404, "not-found", "No such admin endpoint", `Try ${path}stats or ${path}purge`);
 }
 
 async function purge(request: Request, url: URL, store: CacheStore): Promise<Response> {

@@ -7,8 +7,40 @@
  * Anything else that is not valid JSON (RFC 8259), including invalid UTF-8 or a byte-order mark,
  * returns `undefined` and the caller keys on the raw bytes.
  */
+import type { BodyKey } from "./types.ts";
+
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
+
+export interface CanonicalJsonKeyOptions {
+  /** Dotted paths left out of the key (`requestId`, `meta.sentAt`); a path applies through arrays. */
+  ignoreFields?: string[] | undefined;
+}
+
+/**
+ * Keys JSON bodies (`application/json`, `*+json`) by their canonical form, so member order and
+ * whitespace do not matter; anything that is not strict JSON is keyed by its bytes. Its own entry, so
+ * that bundles which do not use it carry none of its code.
+ *
+ * @example
+ * import { canonicalJsonKey } from "postcache/canonical-json";
+ * createPostcache({ bodyKey: canonicalJsonKey({ ignoreFields: ["requestId"] }) });
+ */
+export function canonicalJsonKey(options: CanonicalJsonKeyOptions = {}): BodyKey {
+  const fields = options.ignoreFields ?? [];
+  if (!Array.isArray(fields) || fields.some((f) => typeof f !== "string" || f === "")) {
+    throw new TypeError('[postcache] canonicalJsonKey: option "ignoreFields" must be an array of non-empty strings');
+  }
+  const ignore = fields.map((path) => path.split("."));
+  return (body, headers) => (isJson(headers.get("content-type")) ? canonicalJson(body, ignore) : undefined);
+}
+
+/** `application/json`, or any `+json` structured syntax suffix (RFC 6839 §3.1). */
+function isJson(contentType: string | null): boolean {
+  if (!contentType) return false;
+  const type = contentType.split(";")[0].trim().toLowerCase();
+  return type === "application/json" || type.endsWith("+json");
+}
 
 export function canonicalJson(bytes: Uint8Array, ignore: readonly string[][] = []): Uint8Array | undefined {
   let text: string;

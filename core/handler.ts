@@ -6,7 +6,6 @@
  * A request goes through these stages, each a function below: admission (exclusions), body, key,
  * lookup, coalescing, origin and store (core/miss.ts).
  */
-import { adminResponse } from "./admin.ts";
 import { type BodyRead, declaredLength, readBodyCapped } from "./body.ts";
 import { type CacheStatusParams, cacheStatus } from "./cache-status.ts";
 import { hasCredentials, headerBypassReason, pathBypassReason } from "./exclusions.ts";
@@ -81,7 +80,7 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
   const protocols = o.protocols.length > 0;
   const protocolContext = { sha256: o.sha256, mutationVerbs: o.mutationVerbs };
   /** A protocol's key body is canonical already: it is keyed as it is. */
-  const protocolKeyOptions: ResolvedOptions = { ...o, canonicalJson: false };
+  const protocolKeyOptions: ResolvedOptions = { ...o, bodyKey: undefined };
   const inflight: Inflight = new Map();
   /** URL-only exclusion verdicts by path: an API has few paths, and judging one costs a decode and regexes. */
   const pathVerdicts = new Map<string, string | null>();
@@ -123,7 +122,7 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
 
   async function answer(x: Exchange): Promise<Response> {
     if (o.admin) {
-      const admin = await adminResponse(x.request, x.url, x.store, stats, o);
+      const admin = await o.admin.respond(x.request, x.url, x.store, stats, o);
       if (admin) return admin;
     }
     if (!CACHED_METHODS.has(x.method)) return passThrough(x);

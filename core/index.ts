@@ -4,7 +4,7 @@
  */
 
 export { type CacheStatusParams, cacheStatus } from "./cache-status.ts";
-export { canonicalJson } from "./canonical-json.ts";
+// canonicalJsonKey (postcache/canonical-json) and adminEndpoints (postcache/admin) are entries of their own.
 export { isMutationPath } from "./exclusions.ts";
 export { createPostcache, handlePost, type Postcache } from "./handler.ts";
 export { type CacheKey, cacheKey, KEY_PATH } from "./key.ts";

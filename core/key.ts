@@ -4,9 +4,9 @@
  *
  * The preimage is `JSON([version, method, url, headerValues, scope, bodyLength]) "\n" body`: every
  * field is length-delimited by JSON or by the declared body length, so no two different requests
- * share a preimage. Hashing bytes, never `text()`, keeps binary bodies that decode alike apart.
+ * share a preimage. Hashing bytes, never `text()`, keeps binary bodies that decode alike apart. A
+ * `bodyKey` (canonical JSON) may stand in for the bytes.
  */
-import { canonicalJson } from "./canonical-json.ts";
 import type { ResolvedOptions } from "./options.ts";
 
 /** The path under which keys live, so any Cache API (GET-only, URL-keyed) can hold them. */
@@ -30,8 +30,7 @@ export async function cacheKey(
   scope: string | undefined,
   options: ResolvedOptions,
 ): Promise<CacheKey> {
-  const keyed =
-    (options.canonicalJson && isJson(headers.get("content-type")) && canonicalJson(body, options.ignoreBodyFields)) || body;
+  const keyed = options.bodyKey?.(body, headers) ?? body;
   const origin = url.origin;
   const fields = [
     KEY_VERSION,
@@ -53,13 +52,6 @@ export async function cacheKey(
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as PromiseLike<T>)?.then === "function";
-}
-
-/** `application/json`, or any `+json` structured syntax suffix (RFC 6839 §3.1). */
-function isJson(contentType: string | null): boolean {
-  if (!contentType) return false;
-  const type = contentType.split(";")[0].trim().toLowerCase();
-  return type === "application/json" || type.endsWith("+json");
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));

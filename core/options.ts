@@ -1,7 +1,8 @@
+import type { AdminEndpoints } from "./admin.ts";
 import type { Protocol } from "./protocols/protocol.ts";
 import { didYouMean } from "./suggest.ts";
 import { isTag } from "./tags.ts";
-import type { ResultInfo, Sha256 } from "./types.ts";
+import type { BodyKey, ResultInfo, Sha256 } from "./types.ts";
 
 /** A URL pattern: a string glob on the pathname (`*` matches any run of characters), or a RegExp
  * tested against pathname + search. */
@@ -24,14 +25,6 @@ export interface CacheRule {
   invalidates?: string[];
 }
 
-/** The admin endpoints (stats, purge). Off unless `token` is set. */
-export interface AdminOptions {
-  /** The bearer token, at least 16 characters; compared in constant time. */
-  token: string;
-  /** Where the endpoints live. Default `/.postcache/` (so `/.postcache/stats`, `/.postcache/purge`). */
-  path?: string;
-}
-
 export interface PostcacheOptions {
   /** Largest request body buffered and hashed, in bytes. A larger body is streamed to the origin
    * and the answer is not cached. Default 1 MiB (EdgeOne's request body limit). */
@@ -46,12 +39,10 @@ export interface PostcacheOptions {
    * key too, so a value one client sends never shapes an answer served to another (cache poisoning).
    * Kept apart from `keyHeaders` so that overriding one does not drop the other. */
   forwardedHeaders?: string[];
-  /** Key JSON bodies by their canonical form, so key order and whitespace do not matter. Numbers are
-   * compared as written (`1.0` and `1` stay apart); invalid JSON or UTF-8 and duplicate member names fall
-   * back to the raw bytes. Default false. */
-  canonicalJson?: boolean;
-  /** With `canonicalJson`, body fields left out of the key (dotted paths, e.g. `meta.requestId`). */
-  ignoreBodyFields?: string[];
+  /** What the key is computed over instead of the body bytes: `canonicalJsonKey()` from
+   * `postcache/canonical-json` keys JSON bodies by their canonical form (member order and whitespace do
+   * not matter; numbers as written; invalid JSON keyed by its bytes). Default: the bytes. */
+  bodyKey?: BodyKey;
   /** If non-empty, only matching URLs are cached. */
   include?: UrlPattern[];
   /** The "do not cache" list: matching URLs always go to the origin. */
@@ -111,8 +102,9 @@ export interface PostcacheOptions {
   onError?: (error: unknown, where: string) => void;
   /** Called once per POST/QUERY request with its outcome, for logs and metrics. */
   onResult?: (info: ResultInfo) => void;
-  /** The stats and purge endpoints, protected by a bearer token. Default: off. */
-  admin?: AdminOptions;
+  /** The stats and purge endpoints, protected by a bearer token: `adminEndpoints({ token })` from
+   * `postcache/admin` (its own entry, so bundles without it carry none of its code). Default: off. */
+  admin?: AdminEndpoints;
   /** Answer digest-only requests (`Postcache-Body: omitted` + `Content-Digest`) from kept bodies, and keep
    * the bodies of full requests that carry `Content-Digest`. Default true. */
   handshake?: boolean;
@@ -194,8 +186,7 @@ export interface ResolvedOptions {
   forwardedHeaders: string[];
   /** BODY_HEADERS, `keyHeaders` and `forwardedHeaders` together, without repeats: every header value in the key. */
   keyedHeaders: string[];
-  canonicalJson: boolean;
-  ignoreBodyFields: string[][];
+  bodyKey?: BodyKey;
   include: RegExp[];
   exclude: RegExp[];
   mutationVerbs: ReadonlySet<string>;
@@ -228,7 +219,7 @@ export interface ResolvedOptions {
   now: () => number;
   onError: (error: unknown, where: string) => void;
   onResult?: (info: ResultInfo) => void;
-  admin?: { token: string; path: string };
+  admin?: AdminEndpoints;
   handshake: boolean;
   handshakeBodyTtl: number;
   serverTiming: boolean;
@@ -290,8 +281,6 @@ export function resolveOptions(options: PostcacheOptions = {}): ResolvedOptions 
     keyHeaders,
     forwardedHeaders,
     keyedHeaders: [...new Set([...BODY_HEADERS, ...keyHeaders, ...forwardedHeaders])],
-    canonicalJson: flag("canonicalJson", o.canonicalJson, false),
-    ignoreBodyFields: strings("ignoreBodyFields", o.ignoreBodyFields, []).map((path) => path.split(".")),
     include: patterns("include", o.include),
     exclude: patterns("exclude", o.exclude),
     mutationVerbs,
@@ -327,6 +316,7 @@ export function resolveOptions(options: PostcacheOptions = {}): ResolvedOptions 
         }
       }),
     admin: admin(o.admin),
+    bodyKey: containedBodyKey(fn("bodyKey", o.bodyKey), onError),
     handshake: flag("handshake", o.handshake, true),
     handshakeBodyTtl: count("handshakeBodyTtl", o.handshakeBodyTtl, 3600, 1),
     serverTiming: flag("serverTiming", o.serverTiming, true),
@@ -346,20 +336,29 @@ function safeOnError(onError: PostcacheOptions["onError"]): (error: unknown, whe
   };
 }
 
-function admin(value: unknown): ResolvedOptions["admin"] {
+function admin(value: unknown): AdminEndpoints | undefined {
   if (value === undefined) return undefined;
-  const a = value as AdminOptions;
-  if (typeof a !== "object" || a === null || typeof a.token !== "string" || a.token.length < 16) {
+  const a = value as AdminEndpoints;
+  if (typeof a !== "object" || a === null || typeof a.respond !== "function" || typeof a.path !== "string") {
     throw new PostcacheOptionError(
-      "admin.token",
-      "must be a string of at least 16 characters (the bearer token for stats and purge)",
+      "admin",
+      `must come from adminEndpoints({ token }) in "postcache/admin" (got ${describe(value)})`,
     );
   }
-  const path = a.path ?? "/.postcache/";
-  if (typeof path !== "string" || !/^\/(?:[^/?#]+\/)*$/.test(path)) {
-    throw new PostcacheOptionError("admin.path", `must be a path that starts and ends with "/" (got ${describe(path)})`);
-  }
-  return { token: a.token, path };
+  return a;
+}
+
+/** A `bodyKey` that throws keys the raw bytes instead (a safe miss), and is reported. */
+function containedBodyKey(bodyKey: BodyKey | undefined, onError: (error: unknown, where: string) => void): BodyKey | undefined {
+  if (!bodyKey) return undefined;
+  return (body, headers) => {
+    try {
+      return bodyKey(body, headers);
+    } catch (error) {
+      onError(error, "bodyKey");
+      return undefined;
+    }
+  };
 }
 
 const OPTION_NAMES: Record<keyof PostcacheOptions, true> = {
@@ -367,8 +366,7 @@ const OPTION_NAMES: Record<keyof PostcacheOptions, true> = {
   maxResponseBytes: true,
   keyHeaders: true,
   forwardedHeaders: true,
-  canonicalJson: true,
-  ignoreBodyFields: true,
+  bodyKey: true,
   include: true,
   exclude: true,
   mutationVerbs: true,

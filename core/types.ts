@@ -66,6 +66,13 @@ export interface RequestContext {
   storeBeforeResponseEnds?: boolean;
 }
 
+/**
+ * What the key is computed over instead of a body's bytes (`canonicalJsonKey()` from
+ * `postcache/canonical-json`), or undefined to key the bytes. Bodies it maps alike share one answer:
+ * it asserts the origin answers them alike.
+ */
+export type BodyKey = (body: Uint8Array, headers: Headers) => Uint8Array | undefined;
+
 /** SHA-256 over the concatenation of `parts`. Synchronous implementations are welcome. */
 export type Sha256 = (parts: readonly Uint8Array[]) => Uint8Array | ArrayBuffer | Promise<Uint8Array | ArrayBuffer>;
 

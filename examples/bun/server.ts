@@ -4,7 +4,8 @@
  * POSTCACHE_ADMIN_TOKEN (at least 16 characters: turns on /.postcache/stats and /.postcache/purge).
  */
 import { PostcacheOptionError, type ResultInfo } from "postcache";
-import { postcacheBun } from "postcache/bun";
+import { adminEndpoints } from "postcache/admin";
+import { postcacheBun, productionServe } from "postcache/bun";
 import { createDemoOrigin } from "./demo-origin.ts";
 
 const port = Number(process.env.PORT ?? 8787);
@@ -45,13 +46,14 @@ try {
     // One line per failure (the request is still answered): the message, not the stack.
     onError: (error, where) =>
       console.error(`postcache: ${where} failed: ${error instanceof Error ? error.message : String(error)}`),
-    ...(adminToken ? { admin: { token: adminToken } } : {}),
+    ...(adminToken ? { admin: adminEndpoints({ token: adminToken }) } : {}),
   });
 } catch (error) {
   if (error instanceof PostcacheOptionError || error instanceof TypeError) fail(error.message.replace(/^\[postcache\] /, ""));
   throw error;
 }
-const server = Bun.serve({ hostname: "127.0.0.1", port, fetch: handle });
+// Production mode: a thrown error is a plain 500 and one log line, never Bun's page of source lines.
+const server = Bun.serve({ ...productionServe, hostname: "127.0.0.1", port, fetch: handle });
 
 console.log(`postcache listening on http://127.0.0.1:${server.port}, in front of ${fronting}
 

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { adminEndpoints } from "../../core/admin.ts";
 import { createPostcache, memoryStore } from "../../core/index.ts";
 import { harness, ORIGIN, post, status } from "../core/harness.ts";
 
@@ -11,7 +12,7 @@ const admin = (path: string, init: RequestInit = {}, token: string | null = TOKE
 
 function tagged(tagsHeader: Record<string, string> = {}) {
   let calls = 0;
-  const h = harness({ admin: { token: TOKEN } }, undefined, async (r) => {
+  const h = harness({ admin: adminEndpoints({ token: TOKEN }) }, undefined, async (r) => {
     calls++;
     return new Response(`${new URL(r.url).pathname} #${calls}`, { headers: { "cache-control": "max-age=600", ...tagsHeader } });
   });
@@ -36,8 +37,10 @@ describe("admin endpoints: off by default, then behind a bearer token", () => {
   });
 
   test("a short token is refused at start-up", () => {
-    expect(() => createPostcache({ admin: { token: "short" } })).toThrow(/option "admin.token" must be a string of at least 16/);
-    expect(() => createPostcache({ admin: { token: TOKEN, path: "/admin" } })).toThrow(/option "admin.path"/);
+    expect(() => createPostcache({ admin: adminEndpoints({ token: "short" }) })).toThrow(
+      /option "admin.token" must be a string of at least 16/,
+    );
+    expect(() => createPostcache({ admin: adminEndpoints({ token: TOKEN, path: "/admin" }) })).toThrow(/option "admin.path"/);
   });
 
   test("stats count hits, misses, bypasses by reason, saved calls and bytes", async () => {
@@ -83,7 +86,7 @@ describe("targeted purge", () => {
   test("by tag from Cache-Tag and Surrogate-Key, leaving other entries", async () => {
     const store = memoryStore();
     let n = 0;
-    const h = harness({ admin: { token: TOKEN } }, store, async (r) => {
+    const h = harness({ admin: adminEndpoints({ token: TOKEN }) }, store, async (r) => {
       n++;
       const path = new URL(r.url).pathname;
       const headers: Record<string, string> = { "cache-control": "max-age=600" };
@@ -104,7 +107,7 @@ describe("targeted purge", () => {
   test("by key (hex or full URL) and all", async () => {
     const { h } = tagged();
     const h2 = harness(
-      { admin: { token: TOKEN }, debug: true },
+      { admin: adminEndpoints({ token: TOKEN }), debug: true },
       h.store,
       async () => new Response("x", { headers: { "cache-control": "max-age=600" } }),
     );
@@ -132,7 +135,7 @@ describe("targeted purge", () => {
   test("a store without tag support answers 501 for tags, and purge all still works where it can clear", async () => {
     const base = memoryStore();
     const store = { name: "keys-only", get: base.get, set: base.set, delete: base.delete };
-    const h = harness({ admin: { token: TOKEN } }, store, async () => new Response("x"));
+    const h = harness({ admin: adminEndpoints({ token: TOKEN }) }, store, async () => new Response("x"));
     const res = await h.send(purge({ tag: "t" }));
     expect(res.status).toBe(501);
   });
@@ -189,7 +192,7 @@ describe("purge failures", () => {
     const store = { ...base, deleteTag: () => Promise.reject(new Error("store down")) };
     const errors: string[] = [];
     const h = harness(
-      { admin: { token: TOKEN }, onError: (_e, where) => errors.push(where) },
+      { admin: adminEndpoints({ token: TOKEN }), onError: (_e, where) => errors.push(where) },
       store,
       async () => new Response("x"),
     );
@@ -207,7 +210,7 @@ describe("purge failures", () => {
       return 0;
     };
     const store = { ...base, deleteTag };
-    const h = harness({ admin: { token: TOKEN } }, store, async () => new Response("x"));
+    const h = harness({ admin: adminEndpoints({ token: TOKEN }) }, store, async () => new Response("x"));
     await h.send(admin("/.postcache/purge", { method: "POST", body: JSON.stringify({ tag: "t" }) }));
     expect(seen).toEqual([["t", { origin: ORIGIN }]]);
   });

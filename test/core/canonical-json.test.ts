@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { canonicalJson } from "../../core/index.ts";
+import { canonicalJson } from "../../core/canonical-json.ts";
 
 const canon = (text: string, ignore: string[] = []) => {
   const out = canonicalJson(

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { canonicalJsonKey } from "../../core/canonical-json.ts";
 import { cacheKey, KEY_PATH, resolveOptions } from "../../core/index.ts";
 import { harness, ORIGIN, origin, post, status, useOrigin } from "./harness.ts";
 
@@ -195,7 +196,7 @@ describe("keying: canonical JSON", () => {
   });
 
   test("on: key order and whitespace share a key, and the origin gets the client's own bytes", async () => {
-    const h = harness({ canonicalJson: true });
+    const h = harness({ bodyKey: canonicalJsonKey() });
     const o = origin();
     await h.send(post("/search", '{"a":1,"b":[1,2]}'));
     await h.settle();
@@ -205,7 +206,7 @@ describe("keying: canonical JSON", () => {
   });
 
   test("on: ignored fields do not change the key; other fields still do", async () => {
-    const h = harness({ canonicalJson: true, ignoreBodyFields: ["requestId", "meta.sentAt"] });
+    const h = harness({ bodyKey: canonicalJsonKey({ ignoreFields: ["requestId", "meta.sentAt"] }) });
     const o = origin();
     await h.send(post("/search", '{"q":"x","requestId":"1","meta":{"sentAt":1,"v":2}}'));
     await h.settle();
@@ -215,7 +216,7 @@ describe("keying: canonical JSON", () => {
   });
 
   test("on: invalid JSON is keyed by its raw bytes", async () => {
-    const h = harness({ canonicalJson: true });
+    const h = harness({ bodyKey: canonicalJsonKey() });
     const o = origin();
     await h.send(post("/search", '{"a":1'));
     await h.settle();
@@ -225,7 +226,7 @@ describe("keying: canonical JSON", () => {
   });
 
   test("on: non-JSON content types are keyed by raw bytes", async () => {
-    const h = harness({ canonicalJson: true });
+    const h = harness({ bodyKey: canonicalJsonKey() });
     const o = origin();
     await h.send(post("/search", '{"a":1,"b":2}', { "content-type": "text/plain" }));
     await h.settle();

@@ -12,7 +12,7 @@ const ENTRY = "examples/cloudflare/worker.ts";
 e2eSuite(
   "cloudflare workers (workerd)",
   async (originUrl) => startWorkerd({ modules: true, script: await bundle(ENTRY, "esm"), bindings: { ORIGIN: originUrl } }),
-  { startTimeoutMs: 20_000, runtimeFails: WORKERD_TARGET_FORMS },
+  { startTimeoutMs: 20_000, runtimeRefuses: WORKERD_TARGET_FORMS },
 );
 
 test("without ORIGIN the worker goes on with fetch(request), to the request's own host", async () => {

@@ -22,13 +22,13 @@ const pagesModule = async () => WITHOUT_RESPONSE_JSON + (await bundle(PAGES, "es
 e2eSuite(
   "edgeone edge functions (service worker, workerd)",
   async (originUrl) => startWorkerd({ script: await serviceWorker(), bindings: { env: { ORIGIN: originUrl } } }),
-  { startTimeoutMs: 20_000, runtimeFails: WORKERD_TARGET_FORMS },
+  { startTimeoutMs: 20_000, runtimeRefuses: WORKERD_TARGET_FORMS },
 );
 
 e2eSuite(
   "edgeone pages functions (onRequest, workerd)",
   async (originUrl) => startWorkerd({ modules: true, script: await pagesModule(), bindings: { ORIGIN: originUrl } }),
-  { startTimeoutMs: 20_000, runtimeFails: WORKERD_TARGET_FORMS },
+  { startTimeoutMs: 20_000, runtimeRefuses: WORKERD_TARGET_FORMS },
 );
 
 test("the edge function bundle is a plain script: no import or export", async () => {

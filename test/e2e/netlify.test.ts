@@ -74,7 +74,7 @@ e2eSuite(
       const withoutProxy = example.slice(0, example.indexOf("[[redirects]]"));
       return `${withoutProxy}\n[build.environment]\n  ORIGIN = "${originUrl}"\n`;
     }),
-  { startTimeoutMs: 25_000, runtimeRewritesPath: DEV_RESOLVES_TARGET, runtimeFails: DEV_FAILS },
+  { startTimeoutMs: 25_000, runtimeRewritesPath: DEV_RESOLVES_TARGET, runtimeRefuses: DEV_FAILS },
 );
 
 e2eSuite(
@@ -93,6 +93,6 @@ e2eSuite(
       "encoded-slashes": "the rule decodes :splat",
       query: "the rule re-encodes the query",
     },
-    runtimeFails: DEV_FAILS,
+    runtimeRefuses: DEV_FAILS,
   },
 );

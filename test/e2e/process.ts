@@ -18,7 +18,7 @@ export async function startProcess(
   ready: RegExp,
   timeoutMs = 60_000,
   cwd?: string,
-): Promise<RunningTarget> {
+): Promise<RunningTarget & { output(): string }> {
   const port = env.PORT ?? String(await freePort());
   const child = Bun.spawn(cmd, {
     cwd,
@@ -49,6 +49,8 @@ export async function startProcess(
   });
   return {
     url,
+    /** Everything the process printed so far, stdout and stderr. */
+    output: () => output,
     stop: async () => {
       child.kill();
       await child.exited;

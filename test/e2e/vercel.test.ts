@@ -59,10 +59,14 @@ async function startEdgeRuntime(env: { ORIGIN: string; DEPLOYMENT?: string }): P
 /** edge-runtime's local server (4.0) builds the request URL with `new URL(req.url, "http://" + host)`, so a
  * target of `//h/x` becomes host h and path /x before the middleware runs. Vercel's own edge does not run it. */
 const EDGE_RUNTIME_SLASHES = "edge-runtime's local server resolves the target as a URL reference";
+/** The same server cannot make a Request for some Host values (`a@b`: a URL with credentials; `a#b`),
+ * and answers an empty 200 or nothing before the middleware runs. */
+const EDGE_RUNTIME_HOSTS = { "bad-host": "edge-runtime's local server cannot build a Request for it" };
 
 e2eSuite("vercel middleware, ORIGIN set (edge-runtime)", (originUrl) => startEdgeRuntime({ ORIGIN: originUrl }), {
   startTimeoutMs: 20_000,
   runtimeRewritesPath: { "leading-slashes": EDGE_RUNTIME_SLASHES },
+  runtimeRefuses: EDGE_RUNTIME_HOSTS,
 });
 
 e2eSuite(

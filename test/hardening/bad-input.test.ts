@@ -1,5 +1,7 @@
 /** Bad input gets a clear answer or a safe bypass, never a crash, a cache-made 500, or a wrong answer. */
+
 import { describe, expect, test } from "bun:test";
+import { adminEndpoints } from "../../core/admin.ts";
 import { harness, ORIGIN, post, status } from "../core/harness.ts";
 
 const echo = async (request: Request) => {
@@ -141,7 +143,7 @@ describe("a request whose URL cannot be parsed", () => {
   }
 
   test("the admin endpoints do not make it reject either", async () => {
-    const h = harness({ admin: { token: "0123456789abcdef" } });
+    const h = harness({ admin: adminEndpoints({ token: "0123456789abcdef" }) });
     expect((await h.send(withUrl("/.postcache/stats", "GET"))).status).toBe(400);
   });
 });

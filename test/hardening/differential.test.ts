@@ -8,6 +8,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { canonicalJsonKey } from "../../core/canonical-json.ts";
 import type { PostcacheOptions } from "../../core/index.ts";
 import { harness, ORIGIN, status } from "../core/harness.ts";
 
@@ -186,7 +187,7 @@ describe("differential fuzz: every answer equals the origin's answer to that exa
   const configs: [string, PostcacheOptions, boolean][] = [
     ["defaults", {}, false],
     ["per-user scope", { scope: (r) => r.headers.get("authorization") ?? undefined }, false],
-    ["canonical JSON, ignoring requestId", { canonicalJson: true, ignoreBodyFields: ["requestId"] }, true],
+    ["canonical JSON, ignoring requestId", { bodyKey: canonicalJsonKey({ ignoreFields: ["requestId"] }) }, true],
     ["no coalescing, stale-if-error", { coalesce: false, staleIfError: 60 }, false],
   ];
   for (const [name, options, semantic] of configs) {
