@@ -9,8 +9,9 @@
  *   front of the deployment. `origin` must not be this deployment's own URL, or each forwarded request
  *   re-enters the middleware (Vercel stops the loop with a 508, INFINITE_LOOP_DETECTED).
  * - without it, POST and QUERY are fetched from the request's own URL, marked with `x-postcache-subrequest`
- *   so that the middleware, entered again by that fetch, steps aside with `next()`; every other method
- *   goes straight on with `next()`. The mark only makes a request skip the cache.
+ *   so that the middleware, entered again by that fetch, steps aside with `next()`. Unsafe methods (PUT,
+ *   PATCH, DELETE...) are fetched the same way when they may invalidate (RFC 9111 §4.4 needs their
+ *   status); GET, HEAD and OPTIONS go straight on with `next()`. The mark only makes a request skip the cache.
  */
 import { getCache, next, waitUntil } from "@vercel/functions";
 import { createPostcache, type PostcacheOptions } from "../core/index.ts";
@@ -40,6 +41,8 @@ export const VERCEL_ORIGIN_TIMEOUT_MS = 20_000;
 
 /** Marks the middleware's own subrequests to this deployment, so the middleware lets them through. */
 export const SUBREQUEST_HEADER = "x-postcache-subrequest";
+/** RFC 9110 §9.2.1: methods that change nothing, so neither cached nor invalidating. */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 const CACHED_METHODS = new Set(["POST", "QUERY"]);
 
 /**
@@ -55,6 +58,8 @@ export function postcacheVercel({
   ...options
 }: VercelOptions = {}): (request: Request, context?: RequestContext) => Promise<Response> {
   const postcache = createPostcache({ originTimeoutMs: VERCEL_ORIGIN_TIMEOUT_MS, ...options });
+  // Whether a successful write can purge anything: then postcache must see its answer.
+  const invalidates = postcache.options.uriInvalidation || postcache.options.rules.some((r) => r.invalidates.length > 0);
   const fetcher: Fetcher = origin ? originFetcher(origin) : selfFetcher;
   // `getCache` finds the deployed Runtime Cache (request context or environment), or an in-memory fallback
   // outside Vercel. Our keys already end in a SHA-256, and the default 32-bit djb2 key hash could
@@ -63,7 +68,9 @@ export function postcacheVercel({
     (store ??= vercelRuntimeCacheStore({ cache: getCache({ namespace, keyHashFunction: runtimeCacheKeyHash }) }));
 
   return async (request, context) => {
-    if (!origin && (request.headers.has(SUBREQUEST_HEADER) || !CACHED_METHODS.has(request.method.toUpperCase()))) {
+    const method = request.method.toUpperCase();
+    const ours = CACHED_METHODS.has(method) || (invalidates && !SAFE_METHODS.has(method));
+    if (!origin && (request.headers.has(SUBREQUEST_HEADER) || !ours)) {
       return next();
     }
     // The middleware's second argument carries `waitUntil`; `waitUntil` from @vercel/functions reads the

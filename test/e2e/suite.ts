@@ -134,6 +134,23 @@ export function e2eSuite(provider: string, start: StartTarget, options: E2eOptio
       expect(origin.calls("POST", "/gzip", body)).toBe(1);
     });
 
+    // RFC 9111 §4.4, in each runtime's own store (memory, Cache API index, Runtime Cache).
+    test("a successful PUT purges the POST answers stored for its URI", async () => {
+      const path = `/items/${nonce}`;
+      const body = JSON.stringify({ item: true, nonce });
+      await (await post(path, body)).arrayBuffer();
+      const hit = await untilHit(path, body);
+      expect(hit.headers.get("cache-status")).toMatch(/;\s*hit\b/);
+      await hit.arrayBuffer();
+      const put = await fetch(target.url + path, { method: "PUT", body: "{}", headers: { "content-type": "application/json" } });
+      expect(put.status).toBe(200);
+      await put.arrayBuffer();
+      const after = await post(path, body);
+      expect(after.headers.get("cache-status")).toMatch(/fwd=uri-miss/);
+      await after.arrayBuffer();
+      expect(origin.calls("POST", path, body)).toBe(2);
+    });
+
     test("every POST answer carries a postcache Cache-Status", async () => {
       const res = await post("/search", JSON.stringify({ status: true, nonce }));
       expect(res.headers.get("cache-status")).toMatch(/^(.*, )?postcache; /);
