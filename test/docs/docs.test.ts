@@ -158,3 +158,17 @@ describe("data and message blocks", () => {
     expect(isHttp(b.code)).toBe(true);
   });
 });
+
+describe("links", () => {
+  test("every relative link in the README, docs/ and the templates' READMEs names a file that exists", () => {
+    const broken: string[] = [];
+    for (const file of FILES) {
+      const text = readFileSync(join(ROOT, file), "utf8");
+      for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        if (/^[a-z]+:/.test(target)) continue; // https:, mailto:
+        if (!existsSync(join(ROOT, dirname(file), target))) broken.push(`${file} -> ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+});
