@@ -57,6 +57,10 @@ export const LIB_ENTRIES: Record<string, string> = {
   deno: "adapters/deno.ts",
   bun: "adapters/bun.ts",
   "bun-redis": "adapters/bun-redis.ts",
+  node: "adapters/node.ts",
+  metrics: "adapters/metrics.ts",
+  hono: "adapters/hono.ts",
+  cli: "cli/postcache.ts",
   "node-redis": "adapters/node-redis.ts",
   client: "core/client.ts",
   admin: "core/admin.ts",
@@ -75,12 +79,23 @@ export const LIB_ENTRIES: Record<string, string> = {
  *   could not drop what the adapter leaves unused: 17.6 KiB gzip for a middleware, over our 16 KiB
  *   budget, against 14.7 KiB with the slimmed copy. The cost: a change in Vercel's runtime contract
  *   needs a postcache release (the copy is pinned by our lockfile).
- * - `redis` is the optional peer dependency of `postcache/node-redis`, left to the user's install.
+ * - `redis` and `hono` are the optional peer dependencies of `postcache/node-redis` and `postcache/hono`
+ *   (whose import of hono is for its types only), left to the user's install.
+ * - `prom-client`, the one dependency, is imported only by the server entries (`postcache/metrics`, the
+ *   `postcache` command): no edge bundle reaches it.
  * - `node:*` modules, for the server adapters (Bun, Node): the edge targets below stay platform-neutral,
  *   so an edge entry that reached for one still fails there.
  * Anything else that is not part of this package fails the build.
  */
-export const LIB_EXTERNALS: string[] = ["redis", "node:*"];
+export const LIB_EXTERNALS: string[] = ["redis", "hono", "prom-client", "node:*"];
+
+/** Packages the declarations may name: the package's dependencies and (optional) peer dependencies. */
+const DECLARED_PACKAGES = new Set(
+  (() => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+    return [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})];
+  })(),
+);
 
 /** Where `npm run build` writes the declarations: tsc's emit of every library entry, mirroring the sources. */
 export const TYPES_DIR = "types";
@@ -180,6 +195,16 @@ export const DEPLOY_TARGETS: DeployTarget[] = [
     // The demo origin rides along (about 1 KiB gzip), so the edge budget still fits.
     limits: [budget],
     note: "Bun server with the demo origin",
+  },
+  {
+    name: "node",
+    entries: ["examples/node/server.ts"],
+    out: () => "node/server.js",
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    limits: [budget],
+    note: "Node.js server (node:http listener)",
   },
 ];
 
@@ -406,10 +431,12 @@ export async function emitDeclarations(outdir: string): Promise<void> {
       .split("\n")
       .filter((line) => !/^\s*(?:\*|\/\*|\/\/)/.test(line))
       .join("\n");
-    // Node's own modules are allowed: only the Node-only entries use them (node-redis, whose `redis`
-    // peer brings @types/node with it), never an edge entry, whose build is platform-neutral.
-    const bare = code.match(/(?:from|import)\s*\(?\s*"(?![./]|node:)[^"]+"/g);
-    if (bare)
+    // Node's own modules, the dependency and the optional peers are allowed: only the server entries use
+    // them (node-redis, metrics, node), never an edge entry, whose build is platform-neutral.
+    const bare = [...code.matchAll(/(?:from|import)\s*\(?\s*"((?![./]|node:)[^"]+)"/g)]
+      .filter((m) => !DECLARED_PACKAGES.has(m[1].split("/")[0]))
+      .map((m) => m[0]);
+    if (bare.length > 0)
       throw new BuildError(
         `${relative(outdir, path)} imports a package (${bare.join(", ")}): declarations must be self-contained`,
       );

@@ -11,7 +11,7 @@ import { describe, PostcacheOptionError, type ResolvedOptions } from "./options.
 import { problemJson } from "./problem.ts";
 import type { Stats } from "./stats.ts";
 import { ALL_TAG, isTag } from "./tags.ts";
-import type { CacheStore } from "./types.ts";
+import type { CacheStore, Sha256 } from "./types.ts";
 
 const encoder = new TextEncoder();
 
@@ -62,7 +62,7 @@ async function adminResponse(
   path: string,
 ): Promise<Response | undefined> {
   if (!url.pathname.startsWith(path)) return undefined;
-  if (!(await authorized(request, token, o))) {
+  if (!(await bearerMatches(request, token, o.sha256))) {
     return problemJson(401, "unauthorized", "A valid bearer token is required", undefined, {
       "www-authenticate": 'Bearer realm="postcache"',
     });
@@ -133,13 +133,14 @@ function keyUrl(value: string, url: URL): string | undefined {
   return undefined;
 }
 
-/** Compares digests, not tokens, so neither the length nor a prefix of the token leaks through timing. */
-async function authorized(request: Request, token: string, o: ResolvedOptions): Promise<boolean> {
+/** Whether the request carries `Authorization: Bearer <token>` (RFC 6750 §2.1). Compares digests, not
+ * tokens, so neither the length nor a prefix of the token leaks through timing. */
+export async function bearerMatches(request: Request, token: string, sha256: Sha256): Promise<boolean> {
   const match = (request.headers.get("authorization") ?? "").match(/^Bearer\s+(\S+)\s*$/i);
   if (!match) return false;
   const [given, expected] = await Promise.all([
-    sha256Of(encoder.encode(match[1]), o.sha256),
-    sha256Of(encoder.encode(token), o.sha256),
+    sha256Of(encoder.encode(match[1]), sha256),
+    sha256Of(encoder.encode(token), sha256),
   ]);
   return sameBytes(given, expected);
 }

@@ -31,7 +31,7 @@ import {
   waitForLeader,
 } from "./miss.ts";
 import { type PostcacheOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
-import { corsEcho, problemJson, problemText } from "./problem.ts";
+import { badRequestUrl, corsEcho, problemJson, problemText } from "./problem.ts";
 import { type BodyClass, classifyBody } from "./protocols/protocol.ts";
 import { matchesClient, notModified, replay } from "./replay.ts";
 import { type RequestDirectives, requestDirectives, reuse } from "./reuse.ts";
@@ -98,7 +98,7 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     // A server hands over `/x` as the URL when the Host header cannot make one (Bun, for `Host: a#b`), or
     // folds what it can into the URL (Deno makes `Host: a/b` the path `/b/...`): both are a 400.
     const url = requestUrl(request.url, request.headers.get("host"));
-    if (!url) return problemJson(400, "bad-request-url", "Bad request", "the request's URL (or its Host) is not valid");
+    if (!url) return badRequestUrl();
     const x: Exchange = {
       request,
       url,
@@ -393,7 +393,9 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
 
   /** Forwards a request the cache stays out of; a successful write invalidates what it changed. */
   async function bypass(x: Exchange, forwarded: Request, detail: string): Promise<Response> {
+    const originStarted = elapsedClock();
     const response = mutable(await forward(x.fetcher, forwarded));
+    x.timing.origin = elapsedClock() - originStarted;
     await invalidate(x, response, WRITE_REASONS.has(detail));
     return finish(x, response, "BYPASS", { fwd: "bypass", detail });
   }
@@ -458,8 +460,9 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     const elapsedMs = elapsedClock() - x.started;
     if (o.serverTiming) response.headers.append("server-timing", serverTiming(x.timing, elapsedMs));
     const status = response.status;
+    const bytesFromCache = fromCache && status !== 304 ? fromCache.body.byteLength : 0;
     const report = (stored: boolean, detail: string | undefined) => {
-      stats.record(outcome, detail, x.collapsed, fromCache && status !== 304 ? fromCache.body.byteLength : 0, stored);
+      stats.record(outcome, detail, x.collapsed, bytesFromCache, stored);
       o.onResult?.({
         outcome,
         detail,
@@ -470,6 +473,9 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
         collapsed: x.collapsed,
         stored,
         elapsedMs,
+        lookupMs: x.timing.lookup >= 0 ? x.timing.lookup : undefined,
+        originMs: x.timing.origin >= 0 ? x.timing.origin : undefined,
+        bytesFromCache,
       });
     };
     if (storing) storing.then((s) => report(s.stored, s.detail ?? params.detail));

@@ -30,3 +30,8 @@ export function corsEcho(request: Request): Record<string, string> {
   if (!origin) return {};
   return { "access-control-allow-origin": origin, "access-control-allow-credentials": "true", vary: "Origin" };
 }
+
+/** A request whose URL, or whose Host, cannot make a URL (RFC 9112 §3.2): for the core and the servers. */
+export function badRequestUrl(): Response {
+  return problemJson(400, "bad-request-url", "Bad request", "the request's URL (or its Host) is not valid");
+}

@@ -20,6 +20,14 @@ export class OriginBodyTimeout extends Error {
   }
 }
 
+/** A store call did not settle within `storeTimeoutMs` (reported through `onError`, then skipped). */
+export class StoreTimeout extends Error {
+  constructor(what: string, ms: number) {
+    super(`[postcache] ${what} did not settle within ${ms} ms`);
+    this.name = "StoreTimeout";
+  }
+}
+
 /** Calls the origin; past `ms` without response headers, aborts it and rejects with OriginTimeout. */
 export async function callOrigin(fetcher: Fetcher, request: Request, ms: number): Promise<Response> {
   if (ms === 0) return fetcher(request);
@@ -97,7 +105,7 @@ export async function bounded<T>(promise: Promise<T>, ms: number, what: string):
   const first = await Promise.race([promise, PENDING]);
   if (first !== PENDING) return first as T;
   const result = await withDeadline(promise, ms);
-  if (result === TIMED_OUT) throw new Error(`[postcache] ${what} did not settle within ${ms} ms`);
+  if (result === TIMED_OUT) throw new StoreTimeout(what, ms);
   return result;
 }
 

@@ -96,4 +96,10 @@ export interface ResultInfo {
   stored: boolean;
   /** Milliseconds from the start of handling until the response headers were ready. */
   elapsedMs: number;
+  /** Milliseconds the store lookup took, when there was one. */
+  lookupMs?: number | undefined;
+  /** Milliseconds until the origin's response headers, when this request called the origin itself. */
+  originMs?: number | undefined;
+  /** Body bytes served from the cache (a hit, a stale answer, a collapsed miss), else 0. */
+  bytesFromCache: number;
 }

@@ -2,10 +2,11 @@
  * An attacker's tour of the real server, from outside, over raw sockets (`node:net`: fetch would
  * rewrite the very headers and targets under test). It starts its own origin (which echoes what it
  * received) and a canary (which must never be reached), runs the server in front of that origin as a
- * user does (`bun examples/bun/server.ts` with ORIGIN set; another with `--server cmd ...`), and
+ * user does (the `postcache` command under Bun, as `npm start`, with ORIGIN set; another with
+ * `--server cmd ...`), and
  * reports every check. Exit 1 if any check fails.
  *
- *   bun test/adversarial/attack.ts                         # the Bun server (npm start's)
+ *   bun test/adversarial/attack.ts                         # the postcache command under Bun
  *   bun test/adversarial/attack.ts --server node bin.js    # any server that reads ORIGIN and PORT and
  *                                                          # prints "listening on http://HOST:PORT,"
  */
@@ -83,7 +84,7 @@ interface Check {
 async function main(): Promise<number> {
   // Not `--`: Bun keeps it from the script's argv.
   const at = process.argv.indexOf("--server");
-  const command = at === -1 ? [process.execPath, "examples/bun/server.ts"] : process.argv.slice(at + 1);
+  const command = at === -1 ? [process.execPath, "cli/postcache.ts"] : process.argv.slice(at + 1);
   const echo = await startEcho();
   let canaryHits = 0;
   const canary = createServer((_req, res) => {

@@ -116,11 +116,11 @@ describe("shell blocks", () => {
     expect(runs.length).toBeGreaterThan(0);
   });
   test.skipIf(!curl).each(runs.map((b) => [where(b), b] as const))(
-    "%s: runs against the Bun server and its demo origin (npm start), every curl answered by postcache",
+    "%s: runs against npm start (the postcache command and its demo origin), every curl answered by postcache",
     async (_, b) => {
       const port = await freePort();
       const server = await startProcess(
-        [process.execPath, join(ROOT, "examples/bun/server.ts")],
+        [process.execPath, join(ROOT, "cli/postcache.ts"), "--demo"],
         { PORT: String(port), ORIGIN: "" },
         /listening on (http:\/\/\S+?),/,
       );

@@ -1,12 +1,14 @@
-/** `npm start` as a user runs it: the Bun server in front of the demo origin, MISS then HIT. */
+/** `npm start` as a user runs it: the postcache command (under Bun) in front of the demo origin, MISS then HIT. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { freePort, runToEnd, startProcess } from "./process.ts";
 import type { RunningTarget } from "./suite.ts";
 
+/** What `npm start` runs, after `bun` (package.json). */
+const NPM_START = ["cli/postcache.ts", "--demo"];
 let server: RunningTarget;
 
 beforeAll(async () => {
-  server = await startProcess([process.execPath, "examples/bun/server.ts"], { ORIGIN: "" }, /listening on (http:\/\/\S+?),/);
+  server = await startProcess([process.execPath, ...NPM_START], { ORIGIN: "" }, /listening on (http:\/\/\S+?),/);
 });
 afterAll(() => server?.stop());
 
@@ -30,8 +32,8 @@ test("the banner's curl: MISS (slow origin), then HIT (fast), same bytes; a muta
   expect(banner).toMatch(/demo origin/);
 });
 
-describe("the Bun server's messages are one line each", () => {
-  const SERVER = ["examples/bun/server.ts"];
+describe("npm start's messages are one line each", () => {
+  const SERVER = NPM_START;
 
   test("the banner says the origin it fronts is the built-in demo origin", async () => {
     const port = String(await freePort());
@@ -40,19 +42,19 @@ describe("the Bun server's messages are one line each", () => {
       timeoutMs: 3000,
     });
     expect(run.stdout).toMatch(
-      /in front of the built-in demo origin at http:\/\/127\.0\.0\.1:\d+ \(set ORIGIN to front your API\)/,
+      /in front of the built-in demo origin at http:\/\/127\.0\.0\.1:\d+ \(set ORIGIN or --origin to front your API\)/,
     );
   });
 
-  test("a too-short POSTCACHE_ADMIN_TOKEN is a one-line error naming the variable, exit 1", async () => {
+  test("a too-short POSTCACHE_ADMIN_TOKEN is a one-line error naming the variable, exit 2", async () => {
     const run = await runToEnd([process.execPath, ...SERVER], {
       env: { ...process.env, PORT: "0", ORIGIN: "", POSTCACHE_ADMIN_TOKEN: "short" },
       timeoutMs: 5000,
     });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     const lines = run.stderr.trim().split("\n");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/POSTCACHE_ADMIN_TOKEN must be at least 16 characters/);
+    expect(lines[0]).toMatch(/POSTCACHE_ADMIN_TOKEN: the admin token must be at least 16 characters/);
     expect(lines[0]).not.toContain("admin.token");
   });
 
@@ -76,7 +78,11 @@ describe("the Bun server's messages are one line each", () => {
       await child.exited;
     }
     const stderr = await new Response(child.stderr).text();
-    const lines = stderr.trim().split("\n");
+    // The kill above is a SIGTERM, which the command acknowledges in a line of its own.
+    const lines = stderr
+      .trim()
+      .split("\n")
+      .filter((line) => !line.includes("SIGTERM"));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^postcache: origin failed: /);
   }, 15_000);

@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { BUDGET_GZIP_BYTES } from "../../build.ts";
-import { runToEnd } from "../e2e/process.ts";
+import { runToEnd, startProcess } from "../e2e/process.ts";
 import { APP, BIN, installedManifest, mustRun, NODE22, type Packed, packAndInstall, ROOT, systemNode } from "./scratch.ts";
 
 let packed: Packed;
@@ -27,9 +27,11 @@ const ENTRIES = Object.keys((JSON.parse(readFileSync(join(ROOT, "package.json"),
   .sort();
 
 describe("the tarball", () => {
-  test("holds only the license, readme, manifest, built modules and declarations", () => {
+  test("holds only the license, readme, manifest, the command, built modules and declarations", () => {
     for (const file of packed.files) {
-      expect(file).toMatch(/^(LICENSE|README\.md|package\.json|dist\/lib\/[\w./-]+\.(js|md)|dist\/types\/[\w./-]+\.d\.ts)$/);
+      expect(file).toMatch(
+        /^(LICENSE|README\.md|package\.json|bin\/postcache\.mjs|dist\/lib\/[\w./-]+\.(js|md)|dist\/types\/[\w./-]+\.d\.ts)$/,
+      );
     }
     expect(packed.files).toContain("dist/lib/core.js");
     expect(packed.files).toContain("dist/types/core/index.d.ts");
@@ -37,12 +39,14 @@ describe("the tarball", () => {
   });
 
   // The scratch project sits inside the repository, whose node_modules would hide an undeclared import.
-  // Only its own files, Node's modules (in the server entries: bun, node-redis) and its optional peer
-  // dependencies (redis, for postcache/node-redis), which the user installs with the entry that needs them.
-  test("imports no package but its optional peers, in JavaScript or declarations", () => {
+  // Only its own files, Node's modules (in the server entries), its one dependency (prom-client, for
+  // postcache/metrics and the command) and its optional peers (redis, hono), which the user installs
+  // with the entry that needs them.
+  test("imports no package but its dependency and optional peers, in JavaScript or declarations", () => {
     const installed = join(APP, "node_modules/postcache");
-    const peers = Object.keys(installedManifest().peerDependenciesMeta ?? {});
-    const allowed = new RegExp(`^(?:\\.\\.?/|node:|(?:${peers.join("|") || "(?!)"})(?:/|$))`);
+    const manifest = installedManifest();
+    const declared = [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependenciesMeta ?? {})];
+    const allowed = new RegExp(`^(?:\\.\\.?/|node:|(?:${declared.join("|") || "(?!)"})(?:/|$))`);
     for (const file of packed.files.filter((f) => f.endsWith(".js") || f.endsWith(".d.ts"))) {
       const code = readFileSync(join(installed, file), "utf8")
         .split("\n")
@@ -54,7 +58,7 @@ describe("the tarball", () => {
     }
   });
 
-  test("installs with no warning: no dependencies, so no EBADENGINE", () => {
+  test("installs with no warning (its one dependency runs on Node 20: no EBADENGINE)", () => {
     expect(installedManifest().version).toBe("0.2.0");
     expect(packed.installOutput).not.toMatch(/EBADENGINE|npm warn/i);
   });
@@ -206,4 +210,36 @@ describe("each provider entry, bundled from the installed package with esbuild, 
     // Bundled from dist/, not from our sources: the installed package's own code.
     expect(bytes.toString()).not.toContain("../../core/");
   });
+});
+
+// The `bin` as a user meets it: `npx postcache` in a project that installed the tarball, on the
+// machine's Node (no Bun on PATH), in front of its own demo origin.
+describe("the installed `postcache` command", () => {
+  test("--help prints the usage and exits 0", async () => {
+    const output = await mustRun([systemNode(), "node_modules/.bin/postcache", "--help"], APP, 20_000);
+    expect(output).toMatch(/--origin/);
+    expect(output).toMatch(/--redis/);
+  });
+
+  test("--demo: a POST is a MISS, then a HIT", async () => {
+    const server = await startProcess(
+      [systemNode(), "node_modules/.bin/postcache", "--demo", "--port", "0"],
+      {},
+      /listening on (http:\/\/\S+?),/,
+      20_000,
+      APP,
+    );
+    try {
+      const post = () =>
+        fetch(`${server.url}/search`, { method: "POST", body: '{"q":"shoes"}', headers: { "content-type": "application/json" } });
+      const miss = await post();
+      await miss.arrayBuffer();
+      const hit = await post();
+      await hit.arrayBuffer();
+      expect(miss.headers.get("cache-status")).toMatch(/fwd=uri-miss/);
+      expect(hit.headers.get("cache-status")).toMatch(/; hit/);
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
 });

@@ -75,8 +75,8 @@ export function packAndInstall(): Promise<Packed> {
           name: "postcache-consumer",
           private: true,
           type: "module",
-          // redis: the optional peer a user of postcache/node-redis installs beside it.
-          dependencies: { postcache: `file:../${info.filename}`, redis: "^6.3.1" },
+          // redis, hono: the optional peers a user of postcache/node-redis or postcache/hono installs beside it.
+          dependencies: { postcache: `file:../${info.filename}`, redis: "^6.3.1", hono: "^4.13.19" },
           devDependencies: { typescript: "5", "@types/bun": "^1.4.4" },
         },
         null,
@@ -107,6 +107,7 @@ export function installedManifest(): {
   version: string;
   exports: Record<string, unknown>;
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  dependencies?: Record<string, string>;
 } {
   return JSON.parse(readFileSync(join(APP, "node_modules/postcache/package.json"), "utf8"));
 }
