@@ -37,6 +37,8 @@ export interface PostcacheMetrics {
   /** Sets the in-flight gauge. */
   inFlight(count: number): void;
   /** The exposition, as an answer to `GET /.postcache/metrics`. */
+  /** Sets the in-memory store's gauges (the `postcache` command does before each scrape). */
+  storeSize(bytes: number, entries: number, maxBytes: number): void;
   respond(): Promise<Response>;
 }
 
@@ -78,6 +80,9 @@ export function prometheusMetrics(options: MetricsOptions = {}): PostcacheMetric
     registers,
   });
   const inFlight = new Gauge({ name: "postcache_in_flight_requests", help: "Requests being answered", registers });
+  const storeBytes = new Gauge({ name: "postcache_store_bytes", help: "Bytes held by the in-memory store", registers });
+  const storeEntries = new Gauge({ name: "postcache_store_entries", help: "Entries held by the in-memory store", registers });
+  const storeMax = new Gauge({ name: "postcache_store_max_bytes", help: "The in-memory store's cap", registers });
   const histogram = (name: string, help: string) => new Histogram({ name, help, buckets: BUCKETS, registers });
   const lookup = histogram("postcache_lookup_seconds", "Store lookup time");
   const origin = histogram("postcache_origin_seconds", "Time to the origin's response headers");
@@ -105,6 +110,11 @@ export function prometheusMetrics(options: MetricsOptions = {}): PostcacheMetric
     },
     inFlight(count) {
       inFlight.set(count);
+    },
+    storeSize(bytes, entries, maxBytes) {
+      storeBytes.set(bytes);
+      storeEntries.set(entries);
+      storeMax.set(maxBytes);
     },
     async respond() {
       return new Response(await registry.metrics(), {

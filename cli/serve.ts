@@ -10,6 +10,7 @@ import { type PostcacheMetrics, prometheusMetrics } from "../adapters/metrics.ts
 import { sendResponse, toRequest } from "../adapters/node-http.ts";
 import { type AdminEndpoints, adminEndpoints, bearerMatches } from "../core/admin.ts";
 import { PostcacheOptionError, type PostcacheOptions } from "../core/options.ts";
+import { type MemoryStore, memoryStore } from "../core/stores/memory.ts";
 import type { CacheStore, ResultInfo } from "../core/types.ts";
 import { createDemoOrigin } from "../examples/bun/demo-origin.ts";
 import { requestLine } from "./log.ts";
@@ -39,6 +40,8 @@ export async function serve(
 ): Promise<Running> {
   const origin = settings.origin ?? (await startDemo());
   const opened = settings.redis ? await openRedis(settings.redis) : undefined;
+  // One process's entries, capped: resident memory grows to about this much plus the runtime's own.
+  const store = opened?.store ?? memoryStore({ maxBytes: settings.cacheMb * 1024 * 1024 });
   const metrics = settings.adminToken ? prometheusMetrics() : undefined;
   const options = engineOptions(settings, metrics, out, err);
   let inFlight = () => 0;
@@ -46,10 +49,10 @@ export async function serve(
   try {
     if (isBun) {
       const { postcacheBun, productionServe } = await import("../adapters/bun.ts");
-      const handle = postcacheBun({ origin, ...options, ...(opened ? { store: opened.store } : {}) });
+      const handle = postcacheBun({ origin, ...options, store });
       let count = 0;
       inFlight = () => count;
-      const routed = routes(settings, metrics, () => count);
+      const routed = routes(settings, metrics, () => count, store);
       const bun = (globalThis as unknown as { Bun: BunServe }).Bun.serve({
         ...productionServe,
         hostname: settings.host,
@@ -66,9 +69,9 @@ export async function serve(
       server = { url: `http://${settings.host}:${bun.port}`, stop: (force) => Promise.resolve(bun.stop(force)) };
     } else {
       const { postcacheNode } = await import("../adapters/node.ts");
-      const listener = postcacheNode({ origin, ...options, ...(opened ? { store: opened.store } : {}) });
+      const listener = postcacheNode({ origin, ...options, store });
       inFlight = () => listener.inFlight;
-      server = await listenNode(settings, listener, routes(settings, metrics, inFlight));
+      server = await listenNode(settings, listener, routes(settings, metrics, inFlight, store));
     }
   } catch (error) {
     await opened?.close();
@@ -145,6 +148,7 @@ function routes(
   settings: Settings,
   metrics: PostcacheMetrics | undefined,
   inFlight: () => number,
+  store: CacheStore,
 ): (request: Request) => Promise<Response | undefined> {
   const started = Date.now();
   const sha256 = async (parts: readonly Uint8Array[]) => crypto.subtle.digest("SHA-256", concat(parts));
@@ -164,8 +168,13 @@ function routes(
       });
     }
     metrics.inFlight(inFlight());
+    if (isMemoryStore(store)) metrics.storeSize(store.bytes, store.size, store.maxBytes);
     return metrics.respond();
   };
+}
+
+function isMemoryStore(store: CacheStore): store is MemoryStore {
+  return store.name === "memory" && typeof (store as Partial<MemoryStore>).bytes === "number";
 }
 
 function pathOf(url: string): string {

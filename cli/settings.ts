@@ -23,6 +23,8 @@ export interface Settings {
   config?: string;
   options: PostcacheOptions;
   redis?: string;
+  /** The in-memory store's cap, in MiB (without --redis). */
+  cacheMb: number;
   log: "text" | "json" | "off";
   adminToken?: string;
   /** Longest wait for in-flight requests on SIGTERM/SIGINT, in ms. */
@@ -39,6 +41,7 @@ Usage: postcache --origin <url> [options]
   --config <file>            options: a .json file, or a .js/.mjs/.ts module        POSTCACHE_CONFIG
                              whose default export is the options object
   --redis <url>              share one cache through Redis, e.g. redis://10.0.0.5   POSTCACHE_REDIS, REDIS_URL
+  --cache-mb <n>             in-memory cache size in MiB (default 64)               POSTCACHE_CACHE_MB
   --log <text|json|off>      one line per request (default text)                    POSTCACHE_LOG
   --admin-token-file <file>  turns on /.postcache/stats, purge and metrics          POSTCACHE_ADMIN_TOKEN_FILE
                              (or the token itself in POSTCACHE_ADMIN_TOKEN)
@@ -54,6 +57,7 @@ const FLAGS = {
   host: { type: "string" },
   config: { type: "string" },
   redis: { type: "string" },
+  "cache-mb": { type: "string" },
   log: { type: "string" },
   "admin-token-file": { type: "string" },
   "shutdown-timeout": { type: "string" },
@@ -93,6 +97,7 @@ export async function readSettings(argv: string[], env: Env): Promise<Settings |
     port: integer("--port", pick("port", "POSTCACHE_PORT", "PORT") ?? "8787", 0, 65535),
     host: pick("host", "POSTCACHE_HOST", "HOST") ?? "127.0.0.1",
     options: config ? await loadConfig(config) : {},
+    cacheMb: integer("--cache-mb", pick("cache-mb", "POSTCACHE_CACHE_MB") ?? "64", 1, 1_048_576),
     log,
     shutdownTimeoutMs: integer(
       "--shutdown-timeout",

@@ -30,6 +30,8 @@ interface Slot {
 export interface MemoryStore extends CacheStore {
   /** Bytes currently accounted for. */
   readonly bytes: number;
+  /** The cap on `bytes` (`maxBytes`). */
+  readonly maxBytes: number;
   /** Entries currently held (expired ones go lazily). */
   readonly size: number;
   deleteTag(tag: string): Promise<number>;
@@ -87,6 +89,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   return {
     name: "memory",
+    maxBytes,
     get bytes() {
       return bytes;
     },

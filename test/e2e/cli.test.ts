@@ -68,6 +68,9 @@ for (const [name, runtime] of RUNTIMES) {
       expect(unreadable.code).toBe(2);
       expect(unreadable.stderr.trim().split("\n")).toHaveLength(1);
       expect(unreadable.stderr).toContain(broken);
+      const size = await run(runtime, ["--origin", "http://127.0.0.1:1", "--cache-mb", "0"]);
+      expect(size.code).toBe(2);
+      expect(size.stderr.trim()).toBe('postcache: --cache-mb must be a whole number from 1 to 1048576 (got "0")');
       const short = file(`token-${name}`, "short\n");
       const token = await run(runtime, ["--origin", "http://127.0.0.1:1", "--admin-token-file", short]);
       expect(token.code).toBe(2);
@@ -125,7 +128,7 @@ for (const [name, runtime] of RUNTIMES) {
     test("health for everyone; metrics behind the admin token, in Prometheus text", async () => {
       origin ??= await startTestOrigin();
       const tokenFile = file(`admin-${name}`, `${TOKEN}\n`);
-      const server = await startCli(["--origin", origin.url, "--admin-token-file", tokenFile], {}, runtime);
+      const server = await startCli(["--origin", origin.url, "--admin-token-file", tokenFile, "--cache-mb", "3"], {}, runtime);
       try {
         const health = await fetch(`${server.url}/.postcache/health`);
         expect(health.status).toBe(200);
@@ -149,6 +152,10 @@ for (const [name, runtime] of RUNTIMES) {
         expect(text).toMatch(/^postcache_request_seconds_count 3$/m);
         expect(text).toMatch(/^postcache_lookup_seconds_count 3$/m);
         expect(text).toMatch(/^postcache_in_flight_requests \d+$/m);
+        // --cache-mb sized the store: 3 MiB, holding the one answer.
+        expect(text).toMatch(/^postcache_store_max_bytes 3145728$/m);
+        expect(text).toMatch(/^postcache_store_entries 1$/m);
+        expect(Number(/^postcache_store_bytes (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
         const stats = await fetch(`${server.url}/.postcache/stats`, { headers: { authorization: `Bearer ${TOKEN}` } });
         expect((await stats.json()).hits).toBe(2);
       } finally {

@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { build } from "esbuild";
+import { postcacheFromSource } from "../../build.ts";
 import { NODE22, systemNode } from "../package/scratch.ts";
 import { bundleAs } from "./bundle.ts";
 import { startProcess } from "./process.ts";
@@ -32,7 +33,9 @@ export function bundledForNode(entry: string, deployTarget?: string): Promise<st
               format: "esm",
               platform: "node",
               target: "node20",
+              // Packages stay imports, found in node_modules; `postcache/*` is this repository's source.
               packages: "external",
+              plugins: [postcacheFromSource()],
               write: false,
               logLevel: "error",
             })

@@ -221,10 +221,21 @@ export default { fetch: (request, env, ctx) => onRequest({ request, env, params:
     );
     await stopping(server, () => expectMissThenHit(server.url));
   }, 30_000);
+
+  test("node: `npm start` (node server.ts, types stripped by Node 22.18+) as shipped", async () => {
+    const dir = copyTemplate("node");
+    const port = String(await freePort());
+    const server = await startProcess(
+      [NODE22, join(dir, "server.ts")],
+      { ORIGIN: originUrl, PORT: port },
+      /listening on (http:\/\/\S+?),/,
+    );
+    await stopping(server, () => expectMissThenHit(server.url));
+  }, 30_000);
 });
 
 test("every example folder is covered here", () => {
-  const covered = ["bun", "cloudflare", "deno", "edgeone", "netlify", "vercel"];
+  const covered = ["bun", "cloudflare", "deno", "edgeone", "netlify", "node", "vercel"];
   const folders = [...new Bun.Glob("*/package.json").scanSync(join(ROOT, "examples"))].map((p) => p.split("/")[0]).sort();
   expect(folders).toEqual(covered);
   expect(runToEnd).toBeDefined();
