@@ -69,8 +69,9 @@ export const LIB_ENTRIES: Record<string, string> = {
 };
 
 /**
- * Imports the libraries leave to the runtime or the user's bundler. The package has no runtime
- * dependencies, so a user's install pulls nothing else in (and no engine warnings with it):
+ * Imports the libraries leave to the runtime or the user's bundler. The one runtime dependency is
+ * prom-client, loaded only by postcache/metrics and the command (a server's metrics; it runs on Node 20,
+ * so no engine warnings); redis and hono are optional peers, loaded only by the entries that use them:
  * - Bun's Redis client is reached as `Bun.RedisClient` when the store is created, not imported from "bun",
  *   so `postcache/bun-redis` loads (and type-checks) anywhere and fails only if used outside Bun.
  * - The three functions the Vercel adapter takes from `@vercel/functions` (Apache-2.0) are bundled into

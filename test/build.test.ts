@@ -53,8 +53,14 @@ describe("package.json exports", () => {
     scripts: Record<string, string>;
   };
 
-  test("one export per library entry: core as `.`, each adapter as `./<name>`", () => {
-    const expected = Object.keys(LIB_ENTRIES).map((name) => (name === "core" ? "." : `./${name}`));
+  test("one export per library entry: core as `.`, each adapter as `./<name>`; cli is the bin", () => {
+    const expected = Object.keys(LIB_ENTRIES)
+      .filter((name) => name !== "cli")
+      .map((name) => (name === "core" ? "." : `./${name}`));
+    expect((pkg as unknown as { bin: Record<string, string> }).bin).toEqual({ postcache: "bin/postcache.mjs" });
+    expect(readFileSync(join(ROOT, "bin/postcache.mjs"), "utf8")).toMatch(
+      /^#!\/usr\/bin\/env node\n[\s\S]*import "\.\.\/dist\/lib\/cli\.js";/,
+    );
     expect(
       Object.keys(pkg.exports)
         .filter((p) => p !== "./package.json")
@@ -83,7 +89,10 @@ describe("package.json exports", () => {
     expect(typeof (await import(join(DIST, "lib/core.js"))).createPostcache).toBe("function");
   });
 
-  test("declarations import only each other, by .js specifiers (or Node's modules): no .ts, no package", () => {
+  test("declarations import only each other, by .js specifiers, Node's modules and declared packages: no .ts", () => {
+    const full = pkg as unknown as { dependencies?: object; peerDependencies?: object };
+    const declared = [...Object.keys(full.dependencies ?? {}), ...Object.keys(full.peerDependencies ?? {})];
+    const allowed = new RegExp(`^(?:\\.\\.?/.*\\.js|node:[a-z/_]+|(?:${declared.join("|")})(?:/[\\w/-]+)?)$`);
     const files = [...new Bun.Glob("**/*.d.ts").scanSync(join(DIST, "types"))];
     expect(files.length).toBeGreaterThan(10);
     for (const file of files) {
@@ -92,7 +101,7 @@ describe("package.json exports", () => {
         .filter((line) => !/^\s*(\*|\/\*|\/\/)/.test(line))
         .join("\n");
       for (const [, specifier] of code.matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)) {
-        expect(specifier, `${file} imports ${specifier}`).toMatch(/^(?:\.\.?\/.*\.js|node:[a-z/_]+)$/);
+        expect(specifier, `${file} imports ${specifier}`).toMatch(allowed);
       }
     }
   });
@@ -106,7 +115,7 @@ describe("package.json exports", () => {
     );
   });
 
-  test("the package is publishable: versioned, licensed, engines and no runtime dependencies", () => {
+  test("the package is publishable: versioned, licensed, engines, one runtime dependency (prom-client)", () => {
     const full = pkg as unknown as Record<string, unknown>;
     expect(full.private).toBeUndefined();
     expect(full.version).toMatch(/^\d+\.\d+\.\d+$/);
@@ -114,7 +123,7 @@ describe("package.json exports", () => {
     expect(readFileSync(join(ROOT, "LICENSE"), "utf8")).toContain("Copyright (c) 2026 postcache contributors");
     expect(full.sideEffects).toBe(false);
     expect(full.engines).toEqual({ node: ">=20" });
-    expect(full.dependencies).toBeUndefined();
+    expect(Object.keys(full.dependencies as object)).toEqual(["prom-client"]);
     expect(pkg.scripts.prepack).toBe("npm run build");
     expect(readFileSync(join(DIST, "lib/THIRD-PARTY-NOTICES.md"), "utf8")).toContain("Apache License");
   });
@@ -265,7 +274,9 @@ test("tsconfig.json maps every export name to its source, as the build's postcac
     JSON.parse(readFileSync(join(ROOT, "tsconfig.json"), "utf8")) as { compilerOptions: { paths: Record<string, string[]> } }
   ).compilerOptions.paths;
   const expected = Object.fromEntries(
-    Object.entries(LIB_ENTRIES).map(([name, entry]) => [name === "core" ? "postcache" : `postcache/${name}`, [`./${entry}`]]),
+    Object.entries(LIB_ENTRIES)
+      .filter(([name]) => name !== "cli")
+      .map(([name, entry]) => [name === "core" ? "postcache" : `postcache/${name}`, [`./${entry}`]]),
   );
   expect(paths).toEqual(expected);
 });
