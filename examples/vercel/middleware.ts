@@ -11,7 +11,8 @@ export default postcacheVercel({
   defaultTtl: 60,
   rules: [{ match: "/search*", ttl: 300, staleWhileRevalidate: 60 }],
   exclude: ["/admin/*"],
-  onResult: (info) => console.log(`${info.outcome} ${info.status} ${info.method} ${new URL(info.url).pathname}`),
+  // No line per request (middleware CPU is billed); to see each one in the logs, add:
+  //   onResult: (info) => console.log(`${info.outcome} ${info.status} ${info.method} ${info.url}`),
   // One line per failure (the request is still answered): the message, not the stack.
   onError: (error, where) =>
     console.error(`postcache: ${where} failed: ${error instanceof Error ? error.message : String(error)}`),
