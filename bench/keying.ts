@@ -2,7 +2,8 @@
  * Micro-benchmark of the cache key: core's `cacheKey` on a 256 B, 4 KiB, 64 KiB and 1 MiB body
  * against a bare `crypto.subtle.digest` of the same bytes (the floor: keying cannot hash less).
  * Runs unchanged in Bun, Deno and Node; in Bun it also times `cacheKey` with `bunSha256` (the Bun
- * server's hasher) and a bare `Bun.CryptoHasher` (its floor).
+ * server's hasher) and a bare `Bun.CryptoHasher` (its floor); in Node, `cacheKey` with `nodeSha256`
+ * (node:crypto's synchronous hash, which the Node server and the command use) and a bare `createHash`.
  *
  * Prints one line, `RESULT {json}`. QUICK=1 measures fewer, shorter batches.
  */
@@ -46,6 +47,17 @@ if (bun) {
       },
     },
     { name: "cacheKey+bunSha256", run: (body) => cacheKey("POST", url, headers, body, undefined, bunOptions) },
+  );
+}
+
+if (!bun && !deno) {
+  // Node: the synchronous node:crypto hasher adapters/node.ts gives the engine, and its floor.
+  const { nodeSha256 } = await import("../adapters/node.ts");
+  const { createHash } = await import("node:crypto");
+  const nodeOptions = resolveOptions({ sha256: nodeSha256 });
+  variants.push(
+    { name: "node:crypto createHash", run: (body) => createHash("sha256").update(body).digest() },
+    { name: "cacheKey+nodeSha256", run: (body) => cacheKey("POST", url, headers, body, undefined, nodeOptions) },
   );
 }
 

@@ -214,7 +214,7 @@ function targets(run: Run): Target[] {
     met: slow ? slow.addedP99.median <= 2000 : undefined,
   });
   for (const k of run.keying) {
-    for (const variant of ["cacheKey", "cacheKey+bunSha256"]) {
+    for (const variant of ["cacheKey", "cacheKey+bunSha256", "cacheKey+nodeSha256"]) {
       const ratios = [64 * 1024, 1024 * 1024].map((bytes) => {
         const of = (v: string) => k.rows.find((r) => r.bytes === bytes && r.variant === v)?.nsPerOp ?? Number.NaN;
         return of(variant) / of("digest");
