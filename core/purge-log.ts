@@ -116,7 +116,8 @@ export function withPurgeLog(store: CacheStore, log: PurgeLog, options: PurgeLog
     async get(key) {
       const entry = await store.get(key);
       if (!entry) return undefined;
-      const state = await memo.current();
+      // The common case, a memo read within purgeCheckMs, costs no await.
+      const state = memo.fresh() ?? (await memo.current());
       if (state && !purged(state, key, entry)) return entry;
       // Purged elsewhere (or the log unreadable past its grace): drop the local copy, answer a miss.
       if (state) store.delete(key).catch(() => {});
@@ -145,6 +146,8 @@ export function purged(state: PurgeState, key: string, entry: CacheEntry): boole
 
 interface Memo {
   readonly lastReadAt: number;
+  /** The memo, when it was read within purgeCheckMs (no read due). */
+  fresh(): PurgeState | undefined;
   /** The state to check against, or undefined when the log has been unreadable past the grace. */
   current(): Promise<PurgeState | undefined>;
   /** Fold in this isolate's own purges at once, without waiting for the next read. */
@@ -187,6 +190,9 @@ function isolateMemo(
   return {
     get lastReadAt() {
       return lastReadAt;
+    },
+    fresh() {
+      return state && !reading && now() - lastTryAt < purgeCheckMs && lastReadAt >= lastTryAt ? state : undefined;
     },
     async current() {
       if (now() - lastTryAt >= purgeCheckMs) await refresh();
