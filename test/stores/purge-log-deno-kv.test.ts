@@ -6,11 +6,10 @@
 import { afterAll } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { PurgeLog, PurgeState } from "../../core/purge-log.ts";
 import { freePort, startProcess } from "../e2e/process.ts";
 import { bundle, DENO } from "../fixtures/deno/deno.ts";
-import type { TestClock } from "./conformance.ts";
 import { testPurgeLog } from "./purge-log-conformance.ts";
+import { remotePurgeLog } from "./purge-log-remote.ts";
 
 const dir = mkdtempSync(join(resolve(".scratch"), "purge-kv-"));
 let server: ReturnType<typeof startProcess> | undefined;
@@ -48,27 +47,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-let n = 0;
-function remoteLog(url: string, clock: TestClock, bounds: object): PurgeLog {
-  const prefix = `p${n++}-${Date.now()}`;
-  async function call(body: object): Promise<unknown> {
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-test-now": String(clock.ms) },
-      body: JSON.stringify({ prefix, bounds, ...body }),
-    });
-    const json = (await res.json()) as { error?: string };
-    if (!res.ok) throw new Error(`[deno-kv] ${json.error}`);
-    return json;
-  }
-  return {
-    name: "deno-kv",
-    record: async (target, at) => void (await call({ op: "record", target, at })),
-    read: async () => (await call({ op: "read" })) as PurgeState,
-  };
-}
-
 testPurgeLog("deno-kv (real Deno KV)", {
-  create: async (clock, bounds) => remoteLog((await deno()).url, clock, bounds),
+  create: async (clock, bounds) => remotePurgeLog((await deno()).url, clock, bounds, "deno-kv"),
   maxTargets: false,
 });
