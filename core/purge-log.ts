@@ -14,6 +14,7 @@
  * lets a purged entry back.
  */
 import { ALL_TAG } from "./tags.ts";
+import { bounded } from "./timeouts.ts";
 import type { CacheEntry, CacheStore } from "./types.ts";
 
 /** What the log knows: the latest purge time (ms since the epoch) per target, and a floor. */
@@ -163,6 +164,7 @@ function isolateMemo(
   onError: NonNullable<PurgeLogOptions["onError"]>,
 ): Memo {
   let state: PurgeState | undefined;
+  const readTimeoutMs = Math.max(purgeCheckMs, 1000);
   let lastReadAt = 0;
   let lastTryAt = Number.NEGATIVE_INFINITY;
   let reading: Promise<void> | undefined;
@@ -171,12 +173,12 @@ function isolateMemo(
 
   function refresh(): Promise<void> {
     lastTryAt = now();
-    reading ??= log
-      .read()
+    // Bounded: a read that hangs would otherwise hold every later check (the grace then runs out).
+    reading ??= bounded(log.read(), readTimeoutMs, `${log.name}.read`)
       .then((read) => {
         state = { floor: read.floor, purges: { ...read.purges } };
         for (const [target, at] of Object.entries(learned)) {
-          if ((state.purges[target] ?? 0) < at) state.purges[target] = at;
+          if (Math.max(state.floor, state.purges[target] ?? 0) < at) state.purges[target] = at;
           else delete learned[target];
         }
         lastReadAt = now();

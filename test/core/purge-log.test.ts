@@ -112,6 +112,21 @@ describe("withPurgeLog", () => {
     expect(await b.store.get(key)).toBeDefined();
   });
 
+  test("a log read that never settles is cut off, so the memo goes on being refreshed", async () => {
+    let hang = true;
+    const inner = memoryPurgeLog();
+    const log: PurgeLog = { name: "hanging", record: inner.record, read: () => (hang ? new Promise(() => {}) : inner.read()) };
+    const errors: string[] = [];
+    const { clock, b } = pops(log, { purgeCheckMs: 10, graceMs: 0, onError: (_: unknown, d: string) => errors.push(d) });
+    const key = uniqueKey();
+    await b.store.set(key, tagged([], { storedAt: clock.ms }), 600);
+    expect(await b.store.get(key)).toBeUndefined(); // cut off after max(purgeCheckMs, 1000) ms of real time
+    expect(errors).toEqual(["purge-log.read"]);
+    hang = false;
+    clock.advance(1);
+    expect(await b.store.get(key)).toBeDefined();
+  });
+
   test("a purge the log did not take still purges locally, then rejects (the admin answers 503)", async () => {
     const { log, counter } = flaky(memoryPurgeLog());
     const { clock, a } = pops(log);
