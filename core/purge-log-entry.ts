@@ -1,5 +1,6 @@
 /** `postcache/purge-log`: edge-wide invalidation through a shared purge log (docs/purge.md). */
 export * from "./purge-log.ts";
+export { type CloudflareKvPurgeLogOptions, cloudflareKvPurgeLog, type KvNamespaceLike } from "./purge-logs/cloudflare-kv.ts";
 export { type DenoKvPurgeLogOptions, denoKvPurgeLog, type KvLike } from "./purge-logs/deno-kv.ts";
 export {
   type DurableObjectNamespaceLike,
