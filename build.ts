@@ -64,6 +64,7 @@ export const LIB_ENTRIES: Record<string, string> = {
   "node-redis": "adapters/node-redis.ts",
   client: "core/client.ts",
   admin: "core/admin.ts",
+  "purge-log": "core/purge-log-entry.ts",
   "canonical-json": "core/canonical-json.ts",
   protocols: "core/protocols/index.ts",
 };

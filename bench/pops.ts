@@ -1,0 +1,100 @@
+/**
+ * Edge-wide invalidation, measured (issue 13; docs/purge.md):
+ *  1. Propagation: three PoPs (postcache command processes, each its own memory store) share a Redis
+ *     purge log; N times, fill every PoP, purge a tag at one, and time until each PoP answers from the
+ *     origin. Reports median, p95 and max over every (purge, PoP) pair.
+ *  2. CPU per hit, with vs without the purge check: one engine in this process answering hits from a
+ *     memory store, bare and wrapped by withPurgeLog over the same Redis log, in alternating rounds
+ *     (side by side), CPU time (process.cpuUsage) per hit, medians of the rounds, and their ratio.
+ *
+ * Usage: bun bench/pops.ts [purges=20] [purgeCheckMs=1000]
+ */
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { RedisClient } from "bun";
+import { bunRedis } from "../adapters/bun-redis.ts";
+import { createPostcache, memoryStore } from "../core/index.ts";
+import { redisPurgeLog, withPurgeLog } from "../core/purge-log-entry.ts";
+import type { CacheStore } from "../core/types.ts";
+import { startPops, timeToMiss } from "../test/e2e/pops.ts";
+import { startRedis } from "../test/stores/redis-server.ts";
+import { median } from "./stats.ts";
+
+const PURGES = Number(process.argv[2] ?? 20);
+const PURGE_CHECK_MS = Number(process.argv[3] ?? 1000);
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+async function propagation(): Promise<void> {
+  mkdirSync(".scratch", { recursive: true });
+  const scratch = mkdtempSync(join(resolve(".scratch"), "bench-pops-"));
+  const pops = await startPops(3, PURGE_CHECK_MS, scratch);
+  const times: number[] = [];
+  const local: number[] = [];
+  try {
+    for (let n = 0; n < PURGES; n++) {
+      for (let i = 0; i < 3; i++) for (let k = 0; k < 3 && !/;\s*hit/.test((await pops.ask(i)).status); k++) {}
+      // Purge at a random phase of the PoPs' check intervals.
+      await Bun.sleep(Math.random() * PURGE_CHECK_MS);
+      const since = performance.now();
+      if ((await pops.purgeTag(n % 3, "catalog")) !== 200) throw new Error("purge failed");
+      const at = n % 3;
+      const each = await Promise.all([0, 1, 2].map((i) => timeToMiss(pops, i, since, PURGE_CHECK_MS * 5)));
+      for (const [i, ms] of each.entries()) (i === at ? local : times).push(ms);
+    }
+  } finally {
+    await pops.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  const f = (ms: number) => `${ms.toFixed(0)} ms`;
+  console.log(`propagation over ${PURGES} purges (purgeCheckMs ${PURGE_CHECK_MS}, 10 ms polling), to the 2 other PoPs:`);
+  console.log(`  median ${f(median(times))}, p95 ${f(percentile(times, 95))}, max ${f(Math.max(...times))}`);
+  console.log(`  at the PoP that took the purge: median ${f(median(local))}, max ${f(Math.max(...local))}`);
+}
+
+async function cpuPerHit(): Promise<void> {
+  const redis = await startRedis();
+  const client = new RedisClient(redis.url, { enableOfflineQueue: false });
+  await client.connect();
+  try {
+    const engine = createPostcache({});
+    const fetcher = async () =>
+      new Response('{"ok":true}', { headers: { "cache-control": "public, max-age=600", "content-type": "application/json" } });
+    const bare = memoryStore();
+    const checked = withPurgeLog(memoryStore(), redisPurgeLog({ client: bunRedis(client) }), { purgeCheckMs: PURGE_CHECK_MS });
+    const request = () =>
+      new Request("https://api.example.test/search", {
+        method: "POST",
+        body: '{"q":"bench"}',
+        headers: { "content-type": "application/json" },
+      });
+    async function round(store: CacheStore, hits: number): Promise<number> {
+      const start = process.cpuUsage();
+      for (let i = 0; i < hits; i++) await (await engine.handle(request(), store, fetcher)).arrayBuffer();
+      const used = process.cpuUsage(start);
+      return ((used.user + used.system) * 1000) / hits; // ns per hit
+    }
+    for (const store of [bare, checked]) await round(store, 2000); // fill and warm up
+    const a: number[] = [];
+    const b: number[] = [];
+    // The checked store reads the log at most once per purgeCheckMs of wall clock, as in production.
+    for (let r = 0; r < 10; r++) {
+      a.push(await round(bare, 5000));
+      b.push(await round(checked, 5000));
+    }
+    const [ma, mb] = [median(a), median(b)];
+    console.log("CPU per hit (in process, memory store, 10 alternating rounds of 5000 hits, medians):");
+    console.log(
+      `  without purge check ${(ma / 1000).toFixed(2)} µs, with ${(mb / 1000).toFixed(2)} µs, ratio ${(mb / ma).toFixed(3)}`,
+    );
+  } finally {
+    client.close();
+    await redis.stop();
+  }
+}
+
+await cpuPerHit();
+await propagation();

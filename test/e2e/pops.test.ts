@@ -1,0 +1,42 @@
+/**
+ * Edge-wide invalidation end to end (issue 13): three PoPs (three `postcache` command processes, each
+ * its own memory store) share one purge log in a real redis-server. Every PoP is filled; a purge of a
+ * tag at one PoP's admin endpoint makes every PoP answer from the origin within purgeCheckMs + a margin.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { REDIS_SERVER } from "../stores/redis-server.ts";
+import { type Pops, startPops, timeToMiss } from "./pops.ts";
+
+const PURGE_CHECK_MS = 500;
+/** Process scheduling on a loaded 2-core machine, the HTTP round trips, the log read itself. */
+const MARGIN_MS = 1500;
+
+if (REDIS_SERVER) {
+  mkdirSync(".scratch", { recursive: true });
+  const scratch = mkdtempSync(join(resolve(".scratch"), "pops-"));
+  let pops: Pops | undefined;
+  beforeAll(async () => {
+    pops = await startPops(3, PURGE_CHECK_MS, scratch);
+  }, 30_000);
+  afterAll(async () => {
+    await pops?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  test("a tag purged at one PoP is a miss at every PoP within purgeCheckMs + margin", async () => {
+    if (!pops) throw new Error("PoPs did not start");
+    for (let i = 0; i < 3; i++) {
+      expect((await pops.ask(i)).status).not.toMatch(/;\s*hit/);
+      expect((await pops.ask(i)).status).toMatch(/;\s*hit/);
+    }
+    expect(pops.originCalls()).toBe(3);
+    const since = performance.now();
+    expect(await pops.purgeTag(0, "catalog")).toBe(200);
+    const times = await Promise.all([0, 1, 2].map((i) => timeToMiss(pops as Pops, i, since, PURGE_CHECK_MS + MARGIN_MS)));
+    for (const ms of times) expect(ms).toBeLessThan(PURGE_CHECK_MS + MARGIN_MS);
+    // Refilled after the purge: hits again, everywhere.
+    for (let i = 0; i < 3; i++) expect((await pops.ask(i)).status).toMatch(/;\s*hit/);
+  }, 30_000);
+}
