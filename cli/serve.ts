@@ -39,9 +39,15 @@ export async function serve(
   err = console.error,
 ): Promise<Running> {
   const origin = settings.origin ?? (await startDemo());
+  // A config module may bring its own store (`export default { store }`: a purge-log wrapper, a tiered
+  // store); --redis picks one too, so both at once is a mistake, not a silent choice.
+  const configured = (settings.options as { store?: CacheStore }).store;
+  if (configured && settings.redis) {
+    throw new UsageError(`${settings.config}: its "store" and --redis both choose the store: keep one`);
+  }
   const opened = settings.redis ? await openRedis(settings.redis) : undefined;
   // One process's entries, capped: resident memory grows to about this much plus the runtime's own.
-  const store = opened?.store ?? memoryStore({ maxBytes: settings.cacheMb * 1024 * 1024 });
+  const store = opened?.store ?? configured ?? memoryStore({ maxBytes: settings.cacheMb * 1024 * 1024 });
   const metrics = settings.adminToken ? prometheusMetrics() : undefined;
   const options = engineOptions(settings, metrics, out, err);
   let inFlight = () => 0;

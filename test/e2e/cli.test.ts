@@ -68,6 +68,20 @@ for (const [name, runtime] of RUNTIMES) {
       expect(unreadable.code).toBe(2);
       expect(unreadable.stderr.trim().split("\n")).toHaveLength(1);
       expect(unreadable.stderr).toContain(broken);
+      const withStore = file(
+        `store-${name}.mjs`,
+        'export default { store: { name: "own", get: async () => undefined, set: async () => {}, delete: async () => false } };',
+      );
+      const both = await run(runtime, [
+        "--origin",
+        "http://127.0.0.1:1",
+        "--config",
+        withStore,
+        "--redis",
+        "redis://127.0.0.1:1",
+      ]);
+      expect(both.code).toBe(2);
+      expect(both.stderr.trim()).toBe(`postcache: ${withStore}: its "store" and --redis both choose the store: keep one`);
       const size = await run(runtime, ["--origin", "http://127.0.0.1:1", "--cache-mb", "0"]);
       expect(size.code).toBe(2);
       expect(size.stderr.trim()).toBe('postcache: --cache-mb must be a whole number from 1 to 1048576 (got "0")');
