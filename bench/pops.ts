@@ -6,6 +6,8 @@
  *  2. CPU per hit, with vs without the purge check: one engine in this process answering hits from a
  *     memory store, bare and wrapped by withPurgeLog over the same Redis log, in alternating rounds
  *     (side by side), CPU time (process.cpuUsage) per hit, medians of the rounds, and their ratio.
+ *  3. Hit ratio across PoPs, with and without a shared tier (tieredStore over the same Redis): 200
+ *     distinct bodies, each asked 3 times, every request at a random PoP, in a shuffled order.
  *
  * Usage: bun bench/pops.ts [purges=20] [purgeCheckMs=1000]
  */
@@ -96,5 +98,30 @@ async function cpuPerHit(): Promise<void> {
   }
 }
 
+async function hitRatio(sharedTier: boolean): Promise<number> {
+  mkdirSync(".scratch", { recursive: true });
+  const scratch = mkdtempSync(join(resolve(".scratch"), "bench-tier-"));
+  const pops = await startPops(3, PURGE_CHECK_MS, scratch, true, sharedTier);
+  try {
+    const asks = Array.from({ length: 200 * 3 }, (_, n) => ({
+      body: JSON.stringify({ q: n % 200 }),
+      pop: Math.floor(Math.random() * 3),
+    }));
+    for (let i = asks.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [asks[i], asks[j]] = [asks[j], asks[i]];
+    }
+    let hits = 0;
+    for (const { body, pop } of asks) if (/;\s*hit/.test((await pops.ask(pop, "/products/1", body)).status)) hits++;
+    return hits / asks.length;
+  } finally {
+    await pops.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 await cpuPerHit();
 await propagation();
+const [without, withTier] = [await hitRatio(false), await hitRatio(true)];
+console.log("hit ratio across 3 PoPs, 200 bodies asked 3 times each at random PoPs (best possible 66.7%):");
+console.log(`  without a shared tier ${(without * 100).toFixed(1)}%, with one ${(withTier * 100).toFixed(1)}%`);

@@ -15,4 +15,5 @@ export { type BodyClass, classifyBody, type Protocol, type ProtocolContext } fro
 export { type CacheApiStoreOptions, type CacheLike, cacheApiStore } from "./stores/cache-api.ts";
 export { type MemoryStore, type MemoryStoreOptions, memoryStore } from "./stores/memory.ts";
 export { DEFAULT_REDIS_PREFIX, type RedisLike, type RedisStoreOptions, redisStore } from "./stores/redis.ts";
+export { type TieredStoreOptions, tieredStore } from "./stores/tiered.ts";
 export type * from "./types.ts";

@@ -2,8 +2,10 @@
  * Edge-wide invalidation end to end (issue 13): three PoPs (three `postcache` command processes, each
  * its own memory store) share one purge log in a real redis-server. Every PoP is filled; a purge of a
  * tag at one PoP's admin endpoint makes every PoP answer from the origin within purgeCheckMs + a margin.
+ * With a shared tier behind each PoP (tieredStore over the same Redis), a body answered at one PoP is a
+ * hit at the others, and a purge still reaches every PoP and the tier.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { REDIS_SERVER } from "../stores/redis-server.ts";
@@ -39,4 +41,28 @@ if (REDIS_SERVER) {
     // Refilled after the purge: hits again, everywhere.
     for (let i = 0; i < 3; i++) expect((await pops.ask(i)).status).toMatch(/;\s*hit/);
   }, 30_000);
+
+  describe("with a shared tier", () => {
+    let tiered: Pops | undefined;
+    const tieredScratch = mkdtempSync(join(resolve(".scratch"), "pops-tier-"));
+    beforeAll(async () => {
+      tiered = await startPops(3, PURGE_CHECK_MS, tieredScratch, true, true);
+    }, 30_000);
+    afterAll(async () => {
+      await tiered?.stop();
+      rmSync(tieredScratch, { recursive: true, force: true });
+    });
+
+    test("a body answered at one PoP is a hit at the others; a purge reaches every PoP and the tier", async () => {
+      if (!tiered) throw new Error("PoPs did not start");
+      const first = await tiered.ask(0);
+      expect(first.status).toMatch(/fwd=uri-miss/);
+      for (const i of [1, 2]) expect((await tiered.ask(i)).status).toMatch(/;\s*hit/);
+      expect(tiered.originCalls()).toBe(1);
+      const since = performance.now();
+      expect(await tiered.purgeTag(2, "catalog")).toBe(200);
+      const times = await Promise.all([0, 1, 2].map((i) => timeToMiss(tiered as Pops, i, since, PURGE_CHECK_MS + MARGIN_MS)));
+      for (const ms of times) expect(ms).toBeLessThan(PURGE_CHECK_MS + MARGIN_MS);
+    }, 30_000);
+  });
 }

@@ -13,13 +13,19 @@ export const POPS_TOKEN = "pops-admin-token-0123456789";
 export interface Pops {
   urls: string[];
   originCalls(): number;
-  /** POST `path` at PoP `i`: its Cache-Status and the origin call number it carries. */
-  ask(i: number, path?: string): Promise<{ status: string; call: number }>;
+  /** POST `body` to `path` at PoP `i`: its Cache-Status and the origin call number it carries. */
+  ask(i: number, path?: string, body?: string): Promise<{ status: string; call: number }>;
   purgeTag(i: number, tag: string): Promise<number>;
   stop(): Promise<void>;
 }
 
-export async function startPops(n: number, purgeCheckMs: number, scratch: string, purgeLog = true): Promise<Pops> {
+export async function startPops(
+  n: number,
+  purgeCheckMs: number,
+  scratch: string,
+  purgeLog = true,
+  sharedTier = false,
+): Promise<Pops> {
   let calls = 0;
   const origin = Bun.serve({
     hostname: "127.0.0.1",
@@ -36,21 +42,27 @@ export async function startPops(n: number, purgeCheckMs: number, scratch: string
   const redis = await startRedis();
   const tokenFile = join(scratch, "token");
   writeFileSync(tokenFile, `${POPS_TOKEN}\n`);
-  const env = { PURGE_REDIS: redis.url, PURGE_CHECK_MS: String(purgeCheckMs), PURGE_LOG: purgeLog ? "on" : "off" };
+  const env = {
+    PURGE_REDIS: redis.url,
+    PURGE_CHECK_MS: String(purgeCheckMs),
+    PURGE_LOG: purgeLog ? "on" : "off",
+    SHARED_TIER: sharedTier ? "on" : "off",
+  };
   const args = ["--origin", origin.url.href, "--config", "test/fixtures/pops/config.ts", "--admin-token-file", tokenFile];
   const pops = await Promise.all(Array.from({ length: n }, () => startCli(args, env, "bun")));
   const urls = pops.map((p) => p.url);
   return {
     urls,
     originCalls: () => calls,
-    async ask(i, path = "/products/1") {
+    async ask(i, path = "/products/1", body = '{"q":1}') {
       const res = await fetch(new URL(path, urls[i]), {
         method: "POST",
-        headers: { "content-type": "application/json" },
-        body: '{"q":1}',
+        // Every PoP serves one hostname (the key holds it), as behind anycast: not each its own port.
+        headers: { "content-type": "application/json", host: "api.example.test" },
+        body,
       });
-      const body = (await res.json()) as { call: number };
-      return { status: res.headers.get("cache-status") ?? "", call: body.call };
+      const answer = (await res.json()) as { call: number };
+      return { status: res.headers.get("cache-status") ?? "", call: answer.call };
     },
     async purgeTag(i, tag) {
       const res = await fetch(new URL("/.postcache/purge", urls[i]), {
