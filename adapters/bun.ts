@@ -2,12 +2,10 @@
  * Bun server: `Bun.serve({ fetch: postcacheBun({ origin }) })`. Entries live in memory by default
  * (per process); pass the Redis store when several instances must share one cache.
  */
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { Readable } from "node:stream";
 import { createPostcache, memoryStore, type PostcacheOptions } from "../core/index.ts";
 import type { CacheStore, Sha256 } from "../core/types.ts";
 import { lastResort } from "./last-resort.ts";
+import { nodeFetch } from "./node-http.ts";
 import { originFetcher } from "./origin.ts";
 
 export interface BunOptions extends PostcacheOptions {
@@ -54,30 +52,5 @@ export function postcacheBun({ origin, store = memoryStore(), ...options }: BunO
  */
 export function bunOriginFetch(request: Request, init: RequestInit): Promise<Response> {
   const url = new URL(request.url);
-  return url.pathname.startsWith("//") ? nodeHttpFetch(request, url) : fetch(request, init);
-}
-
-/** RFC 9110 §15.3.5, §15.4.5: statuses whose responses have no body. */
-const NULL_BODY_STATUSES = new Set([204, 205, 304]);
-
-function nodeHttpFetch(request: Request, url: URL): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
-    request.headers.forEach((value, name) => {
-      headers[name] = value;
-    });
-    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-    const outgoing = send(url, { method: request.method, headers, signal: request.signal }, (incoming) => {
-      const answer = new Headers();
-      for (let i = 0; i < incoming.rawHeaders.length; i += 2) answer.append(incoming.rawHeaders[i], incoming.rawHeaders[i + 1]);
-      const status = incoming.statusCode ?? 502;
-      const empty = NULL_BODY_STATUSES.has(status) || request.method === "HEAD";
-      if (empty) incoming.resume();
-      const body = empty ? null : (Readable.toWeb(incoming) as unknown as ReadableStream<Uint8Array>);
-      resolve(new Response(body, { status, statusText: incoming.statusMessage, headers: answer }));
-    });
-    outgoing.on("error", reject);
-    if (request.body) Readable.fromWeb(request.body as unknown as import("node:stream/web").ReadableStream).pipe(outgoing);
-    else outgoing.end();
-  });
+  return url.pathname.startsWith("//") ? nodeFetch(request, url) : fetch(request, init);
 }
