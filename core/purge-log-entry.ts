@@ -8,5 +8,7 @@ export {
   durableObjectPurgeLog,
   purgeLogObject,
 } from "./purge-logs/durable-object.ts";
+export { type EdgeOneKvLike, type EdgeOneKvPurgeLogOptions, edgeoneKvPurgeLog } from "./purge-logs/edgeone-kv.ts";
 export { type MemoryPurgeLog, memoryPurgeLog, type PurgeLogBounds } from "./purge-logs/memory.ts";
+export { type BlobStoreLike, type NetlifyBlobsPurgeLogOptions, netlifyBlobsPurgeLog } from "./purge-logs/netlify-blobs.ts";
 export { type RedisPurgeLogOptions, redisPurgeLog } from "./purge-logs/redis.ts";

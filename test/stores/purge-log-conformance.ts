@@ -47,6 +47,29 @@ export function testPurgeLog(name: string, harness: PurgeLogHarness): void {
         expect(Object.keys(state.purges)).toHaveLength(2);
       }));
 
+    test("purges recorded at the same moment from many isolates are all kept", () =>
+      withLog({}, async (log, clock) => {
+        const targets = Array.from({ length: 12 }, () => `tag:${uniqueTag()}`);
+        await Promise.all(targets.map((t, i) => log.record(t, clock.ms + i)));
+        const state = await log.read();
+        // Each purge still holds: listed with its time, or (a log full past maxTargets) under the floor.
+        for (const [i, t] of targets.entries())
+          expect(Math.max(state.floor, state.purges[t] ?? 0)).toBeGreaterThanOrEqual(clock.ms + i);
+        for (const [t, at] of Object.entries(state.purges)) expect(at).toBe(clock.ms + targets.indexOf(t));
+      }));
+
+    test("targets of any visible ASCII, the longest tag and a long key URL among them, read back as written", () =>
+      withLog({}, async (log, clock) => {
+        const targets = [
+          `tag:${uniqueTag()}_z9/%41?&=#~!"'()*+-.;<>@[\\]^\`{|}`,
+          `tag:${uniqueTag()}${"x".repeat(200)}`.slice(0, 4 + 256),
+          `key:https://${"h".repeat(120)}.example.test/.postcache/v1/${"f".repeat(64)}`,
+        ];
+        for (const [i, t] of targets.entries()) await log.record(t, clock.ms + i);
+        const state = await log.read();
+        for (const [i, t] of targets.entries()) expect(state.purges[t]).toBe(clock.ms + i);
+      }));
+
     test("targets older than retentionMs are no longer read", () =>
       withLog({ retentionMs: 10_000 }, async (log, clock) => {
         const [old, fresh] = [`tag:${uniqueTag()}`, `tag:${uniqueTag()}`];
