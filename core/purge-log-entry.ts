@@ -12,3 +12,4 @@ export { type EdgeOneKvLike, type EdgeOneKvPurgeLogOptions, edgeoneKvPurgeLog } 
 export { type MemoryPurgeLog, memoryPurgeLog, type PurgeLogBounds } from "./purge-logs/memory.ts";
 export { type BlobStoreLike, type NetlifyBlobsPurgeLogOptions, netlifyBlobsPurgeLog } from "./purge-logs/netlify-blobs.ts";
 export { type RedisPurgeLogOptions, redisPurgeLog } from "./purge-logs/redis.ts";
+export { type UpstashRedisOptions, upstashRedis } from "./purge-logs/upstash.ts";
