@@ -6,8 +6,13 @@ import type { PurgeLog, PurgeState } from "../../core/purge-log.ts";
 import type { TestClock } from "./conformance.ts";
 
 let n = 0;
-export function remotePurgeLog(url: string, clock: TestClock, bounds: object, name: string): PurgeLog {
-  const prefix = `p${n++}-${Date.now()}`;
+export function remotePurgeLog(
+  url: string,
+  clock: TestClock,
+  bounds: object,
+  name: string,
+  prefix = `p${n++}-${Date.now()}`,
+): PurgeLog & { prefix: string } {
   async function call(body: object): Promise<unknown> {
     const res = await fetch(url, {
       method: "POST",
@@ -20,6 +25,7 @@ export function remotePurgeLog(url: string, clock: TestClock, bounds: object, na
   }
   return {
     name,
+    prefix,
     record: async (target, at) => void (await call({ op: "record", target, at })),
     read: async () => (await call({ op: "read" })) as PurgeState,
   };
