@@ -119,7 +119,8 @@ export function withPurgeLog(store: CacheStore, log: PurgeLog, options: PurgeLog
       if (!entry) return undefined;
       // The common case, a memo read within purgeCheckMs, costs no await.
       const state = memo.fresh() ?? (await memo.current());
-      if (state && !purged(state, key, entry)) return entry;
+      // Generated after the newest purge the memo knows of: nothing can cover it, no lookups needed.
+      if (state && (entry.storedAt > memo.newest || !purged(state, key, entry))) return entry;
       // Purged elsewhere (or the log unreadable past its grace): drop the local copy, answer a miss.
       if (state) store.delete(key).catch(() => {});
       return undefined;
@@ -147,6 +148,8 @@ export function purged(state: PurgeState, key: string, entry: CacheEntry): boole
 
 interface Memo {
   readonly lastReadAt: number;
+  /** The latest purge time the memo holds (its floor included): entries generated after it are not purged. */
+  readonly newest: number;
   /** The memo, when it was read within purgeCheckMs (no read due). */
   fresh(): PurgeState | undefined;
   /** The state to check against, or undefined when the log has been unreadable past the grace. */
@@ -166,6 +169,7 @@ function isolateMemo(
   let state: PurgeState | undefined;
   const readTimeoutMs = Math.max(purgeCheckMs, 1000);
   let lastReadAt = 0;
+  let newest = 0;
   let lastTryAt = Number.NEGATIVE_INFINITY;
   let reading: Promise<void> | undefined;
   /** Own purges not yet seen in a read (a log may be eventually consistent); dropped once a read has them. */
@@ -181,6 +185,8 @@ function isolateMemo(
           if (Math.max(state.floor, state.purges[target] ?? 0) < at) state.purges[target] = at;
           else delete learned[target];
         }
+        newest = state.floor;
+        for (const at of Object.values(state.purges)) if (at > newest) newest = at;
         lastReadAt = now();
       })
       .catch((error) => onError(error, "purge-log.read"))
@@ -192,6 +198,9 @@ function isolateMemo(
   return {
     get lastReadAt() {
       return lastReadAt;
+    },
+    get newest() {
+      return newest;
     },
     fresh() {
       return state && !reading && now() - lastTryAt < purgeCheckMs && lastReadAt >= lastTryAt ? state : undefined;
@@ -205,6 +214,7 @@ function isolateMemo(
     learn(targets, at) {
       for (const target of targets) {
         learned[target] = Math.max(learned[target] ?? 0, at);
+        newest = Math.max(newest, at);
         if (state) state.purges[target] = Math.max(state.purges[target] ?? 0, at);
       }
     },

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { REDIS_SERVER } from "../stores/redis-server.ts";
-import { type Pops, startPops, timeToMiss } from "./pops.ts";
+import { type Pops, startDenoPops, startPops, timeToMiss } from "./pops.ts";
 
 const PURGE_CHECK_MS = 500;
 /** Process scheduling on a loaded 2-core machine, the HTTP round trips, the log read itself. */
@@ -66,3 +66,34 @@ if (REDIS_SERVER) {
     }, 30_000);
   });
 }
+
+describe("three deno serve PoPs of the Deno adapter, each its own Cache API, one Deno KV purge log", () => {
+  const scratch = mkdtempSync(join(resolve(".scratch"), "pops-deno-"));
+  let pops: Pops | undefined;
+  beforeAll(async () => {
+    pops = await startDenoPops(3, PURGE_CHECK_MS, scratch);
+  }, 60_000);
+  afterAll(async () => {
+    await pops?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  test("a tag purged at one PoP is a miss at every PoP within purgeCheckMs + margin", async () => {
+    if (!pops) throw new Error("PoPs did not start");
+    for (let i = 0; i < 3; i++) {
+      expect((await pops.ask(i)).status).not.toMatch(/;\s*hit/);
+      // The Cache API write ends after the answer: wait (bounded) until this PoP serves it.
+      let status = "";
+      for (let tries = 0; tries < 40 && !/;\s*hit/.test(status); tries++) {
+        if (tries) await Bun.sleep(25);
+        status = (await pops.ask(i)).status;
+      }
+      expect(status).toMatch(/;\s*hit/);
+    }
+    expect(pops.originCalls()).toBe(3); // separate caches: each PoP missed once
+    const since = performance.now();
+    expect(await pops.purgeTag(1, "product:1")).toBe(200);
+    const times = await Promise.all([0, 1, 2].map((i) => timeToMiss(pops as Pops, i, since, PURGE_CHECK_MS + MARGIN_MS)));
+    for (const ms of times) expect(ms).toBeLessThan(PURGE_CHECK_MS + MARGIN_MS);
+  }, 60_000);
+});

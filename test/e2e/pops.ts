@@ -1,10 +1,14 @@
 /**
- * Several PoPs, each a real `postcache` command process (Bun) with its own memory store, sharing one
- * purge log in a real redis-server, in front of one counting origin that tags its answers. Used by
- * test/e2e/pops.test.ts and bench/pops.ts.
+ * Several PoPs in front of one counting origin that tags its answers, each PoP with its own cache,
+ * all sharing one purge log. Used by test/e2e/pops.test.ts and bench/pops.ts. Two kinds:
+ * - `startPops`: real `postcache` command processes (Bun), each with its own memory store, the log in a
+ *   real redis-server (optionally a shared tier in the same Redis);
+ * - `startDenoPops`: `deno serve` processes of the Deno adapter's bundle, each with its own Cache API
+ *   storage, the log in one Deno KV file they all open (Deno KV on SQLite, as `deno serve` runs it).
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { type DenoServer, startDeno } from "../fixtures/deno/deno.ts";
 import { startRedis } from "../stores/redis-server.ts";
 import { startCli } from "./node-server.ts";
 
@@ -19,15 +23,10 @@ export interface Pops {
   stop(): Promise<void>;
 }
 
-export async function startPops(
-  n: number,
-  purgeCheckMs: number,
-  scratch: string,
-  purgeLog = true,
-  sharedTier = false,
-): Promise<Pops> {
+/** The origin every PoP fronts: it counts calls, and tags each answer `catalog, product:1`. */
+function countingOrigin() {
   let calls = 0;
-  const origin = Bun.serve({
+  const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
     async fetch(request) {
@@ -39,6 +38,17 @@ export async function startPops(
       );
     },
   });
+  return { url: server.url.href, calls: () => calls, stop: () => server.stop(true) };
+}
+
+export async function startPops(
+  n: number,
+  purgeCheckMs: number,
+  scratch: string,
+  purgeLog = true,
+  sharedTier = false,
+): Promise<Pops> {
+  const origin = countingOrigin();
   const redis = await startRedis();
   const tokenFile = join(scratch, "token");
   writeFileSync(tokenFile, `${POPS_TOKEN}\n`);
@@ -48,12 +58,46 @@ export async function startPops(
     PURGE_LOG: purgeLog ? "on" : "off",
     SHARED_TIER: sharedTier ? "on" : "off",
   };
-  const args = ["--origin", origin.url.href, "--config", "test/fixtures/pops/config.ts", "--admin-token-file", tokenFile];
+  const args = ["--origin", origin.url, "--config", "test/fixtures/pops/config.ts", "--admin-token-file", tokenFile];
   const pops = await Promise.all(Array.from({ length: n }, () => startCli(args, env, "bun")));
-  const urls = pops.map((p) => p.url);
+  return popsClient(
+    pops.map((p) => p.url),
+    origin.calls,
+    async () => {
+      await Promise.all(pops.map((p) => p.stop()));
+      await redis.stop();
+      origin.stop();
+    },
+  );
+}
+
+export async function startDenoPops(n: number, purgeCheckMs: number, scratch: string): Promise<Pops> {
+  const origin = countingOrigin();
+  const env = {
+    ORIGIN: origin.url,
+    DENO_KV_PATH: join(scratch, "purges.sqlite"),
+    PURGE_CHECK_MS: String(purgeCheckMs),
+    ADMIN_TOKEN: POPS_TOKEN,
+  };
+  const flags = ["--unstable-kv", `--allow-read=${scratch}`, `--allow-write=${scratch}`];
+  // One after another: the first creates the KV file, the others open it.
+  const pops: DenoServer[] = [];
+  for (let i = 0; i < n; i++)
+    pops.push(await startDeno("test/fixtures/deno/pop.ts", env, /pop listening on (http:\/\/\S+)/, flags));
+  return popsClient(
+    pops.map((p) => p.url),
+    origin.calls,
+    async () => {
+      await Promise.all(pops.map((p) => p.stop()));
+      origin.stop();
+    },
+  );
+}
+
+function popsClient(urls: string[], originCalls: () => number, stop: () => Promise<void>): Pops {
   return {
     urls,
-    originCalls: () => calls,
+    originCalls,
     async ask(i, path = "/products/1", body = '{"q":1}') {
       const res = await fetch(new URL(path, urls[i]), {
         method: "POST",
@@ -73,11 +117,7 @@ export async function startPops(
       await res.arrayBuffer();
       return res.status;
     },
-    async stop() {
-      await Promise.all(pops.map((p) => p.stop()));
-      await redis.stop();
-      origin.stop(true);
-    },
+    stop,
   };
 }
 
