@@ -15,6 +15,7 @@ import type { CacheStore, ResultInfo } from "../core/types.ts";
 import { createDemoOrigin } from "../examples/bun/demo-origin.ts";
 import { requestLine } from "./log.ts";
 import { type Settings, UsageError } from "./settings.ts";
+import { openPurgeLog, openRedis } from "./stores.ts";
 
 export const HEALTH_PATH = "/.postcache/health";
 export const METRICS_PATH = "/.postcache/metrics";
@@ -22,12 +23,6 @@ export const METRICS_PATH = "/.postcache/metrics";
 export interface Running {
   url: string;
   /** Stops accepting, lets in-flight requests finish (at most `shutdownTimeoutMs`), closes the store. */
-  close(): Promise<void>;
-}
-
-/** A store the command opened, and how to close it. */
-interface OpenStore {
-  store: CacheStore;
   close(): Promise<void>;
 }
 
@@ -47,7 +42,9 @@ export async function serve(
   }
   const opened = settings.redis ? await openRedis(settings.redis) : undefined;
   // One process's entries, capped: resident memory grows to about this much plus the runtime's own.
-  const store = opened?.store ?? configured ?? memoryStore({ maxBytes: settings.cacheMb * 1024 * 1024 });
+  const local = opened?.store ?? configured ?? memoryStore({ maxBytes: settings.cacheMb * 1024 * 1024 });
+  const purgeLog = settings.purgeLog ? await openPurgeLog(settings.purgeLog, local, settings.purgeCheckMs, err) : undefined;
+  const store = purgeLog?.store ?? local;
   const metrics = settings.adminToken ? prometheusMetrics() : undefined;
   const options = engineOptions(settings, metrics, out, err);
   let inFlight = () => 0;
@@ -58,7 +55,7 @@ export async function serve(
       const handle = postcacheBun({ origin, ...options, store });
       let count = 0;
       inFlight = () => count;
-      const routed = routes(settings, metrics, () => count, store);
+      const routed = routes(settings, metrics, () => count, local);
       const bun = (globalThis as unknown as { Bun: BunServe }).Bun.serve({
         ...productionServe,
         hostname: settings.host,
@@ -77,10 +74,11 @@ export async function serve(
       const { postcacheNode } = await import("../adapters/node.ts");
       const listener = postcacheNode({ origin, ...options, store });
       inFlight = () => listener.inFlight;
-      server = await listenNode(settings, listener, routes(settings, metrics, inFlight, store));
+      server = await listenNode(settings, listener, routes(settings, metrics, inFlight, local));
     }
   } catch (error) {
     await opened?.close();
+    await purgeLog?.close();
     if (error instanceof PostcacheOptionError || error instanceof TypeError) {
       throw new UsageError(`${settings.config ?? "options"}: ${error.message.replace(/^\[postcache\] /, "")}`);
     }
@@ -97,6 +95,7 @@ export async function serve(
         await server.stop(false);
         clearTimeout(timer);
         await opened?.close();
+        await purgeLog?.close();
       })();
       return closing;
     },
@@ -264,27 +263,4 @@ async function startDemo(): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   server.unref();
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-}
-
-/** Redis through Bun's client under Bun, else node-redis (the `redis` package, an optional peer). */
-async function openRedis(url: string): Promise<OpenStore> {
-  if (isBun) {
-    const { bunRedisStore } = await import("../adapters/bun-redis.ts");
-    const store = bunRedisStore({ url });
-    return { store, close: async () => store.client.close() };
-  }
-  let nodeRedis: typeof import("../adapters/node-redis.ts");
-  try {
-    nodeRedis = await import("../adapters/node-redis.ts");
-  } catch {
-    throw new UsageError("--redis under Node needs the redis package: npm install redis");
-  }
-  const store = nodeRedis.nodeRedisStore({ url });
-  return {
-    store,
-    close: async () => {
-      const client = store.client as { destroy?: () => void; close?: () => Promise<void> };
-      client.destroy?.();
-    },
-  };
 }

@@ -23,6 +23,10 @@ export interface Settings {
   config?: string;
   options: PostcacheOptions;
   redis?: string;
+  /** A Redis URL: purges reach every process through a purge log there (core/purge-log.ts). */
+  purgeLog?: string;
+  /** How often, at most, each process reads the purge log, in ms. */
+  purgeCheckMs: number;
   /** The in-memory store's cap, in MiB (without --redis). */
   cacheMb: number;
   log: "text" | "json" | "off";
@@ -41,6 +45,8 @@ Usage: postcache --origin <url> [options]
   --config <file>            options: a .json file, or a .js/.mjs/.ts module        POSTCACHE_CONFIG
                              whose default export is the options object
   --redis <url>              share one cache through Redis, e.g. redis://10.0.0.5   POSTCACHE_REDIS, REDIS_URL
+  --purge-log <url>          keep this process's cache, share purges through Redis  POSTCACHE_PURGE_LOG
+  --purge-check-ms <n>       how often the purge log is read (default 1000)         POSTCACHE_PURGE_CHECK_MS
   --cache-mb <n>             in-memory cache size in MiB (default 64)               POSTCACHE_CACHE_MB
   --log <text|json|off>      one line per request (default text)                    POSTCACHE_LOG
   --admin-token-file <file>  turns on /.postcache/stats, purge and metrics          POSTCACHE_ADMIN_TOKEN_FILE
@@ -57,6 +63,8 @@ const FLAGS = {
   host: { type: "string" },
   config: { type: "string" },
   redis: { type: "string" },
+  "purge-log": { type: "string" },
+  "purge-check-ms": { type: "string" },
   "cache-mb": { type: "string" },
   log: { type: "string" },
   "admin-token-file": { type: "string" },
@@ -97,6 +105,7 @@ export async function readSettings(argv: string[], env: Env): Promise<Settings |
     port: integer("--port", pick("port", "POSTCACHE_PORT", "PORT") ?? "8787", 0, 65535),
     host: pick("host", "POSTCACHE_HOST", "HOST") ?? "127.0.0.1",
     options: config ? await loadConfig(config) : {},
+    purgeCheckMs: integer("--purge-check-ms", pick("purge-check-ms", "POSTCACHE_PURGE_CHECK_MS") ?? "1000", 0, 3_600_000),
     cacheMb: integer("--cache-mb", pick("cache-mb", "POSTCACHE_CACHE_MB") ?? "64", 1, 1_048_576),
     log,
     shutdownTimeoutMs: integer(
@@ -110,6 +119,13 @@ export async function readSettings(argv: string[], env: Env): Promise<Settings |
   if (config) settings.config = config;
   const redis = pick("redis", "POSTCACHE_REDIS", "REDIS_URL");
   if (redis) settings.redis = redis;
+  const purgeLog = pick("purge-log", "POSTCACHE_PURGE_LOG");
+  if (purgeLog && !/^rediss?:\/\//.test(purgeLog))
+    throw new UsageError(`--purge-log must be a redis:// or rediss:// URL (got ${JSON.stringify(purgeLog)})`);
+  // One Redis cache is already one place: its purges reach every process without a log.
+  if (purgeLog && redis)
+    throw new UsageError("--purge-log is for per-process caches; with --redis every purge is already shared");
+  if (purgeLog) settings.purgeLog = purgeLog;
   const token = adminToken(pick("admin-token-file", "POSTCACHE_ADMIN_TOKEN_FILE"), env.POSTCACHE_ADMIN_TOKEN);
   if (token) settings.adminToken = token;
   return settings;

@@ -254,3 +254,55 @@ describe.skipIf(!REDIS_SERVER)("postcache command with --redis: two instances sh
     }, 30_000);
   }
 });
+
+describe.skipIf(!REDIS_SERVER)("postcache command with --purge-log: own caches, purges shared through Redis", () => {
+  let redis: RedisServer | undefined;
+  afterAll(() => redis?.stop());
+  for (const [name, runtime] of RUNTIMES) {
+    test(`under ${name}: a purge at one instance is a miss at the other within --purge-check-ms + margin`, async () => {
+      origin ??= await startTestOrigin();
+      redis ??= await startRedis();
+      const tokenFile = file(`purge-token-${name}`, `${TOKEN}\n`);
+      const args = ["--origin", origin.url, "--purge-log", redis.url, "--purge-check-ms", "200", "--admin-token-file", tokenFile];
+      const [a, b] = [await startCli(args, {}, runtime), await startCli(args, {}, runtime)];
+      try {
+        const body = JSON.stringify({ purgeLog: name, at: Date.now() });
+        const ask = async (url: string) => {
+          const res = await fetch(`${url}/plain`, { method: "POST", body, headers: { host: "api.example.test" } });
+          await res.arrayBuffer();
+          return res.headers.get("cache-status") ?? "";
+        };
+        for (const url of [a.url, b.url]) {
+          expect(await ask(url)).toMatch(/fwd=uri-miss/); // each its own cache: each misses once
+          expect(await ask(url)).toMatch(/; hit/);
+        }
+        const purge = await fetch(`${a.url}/.postcache/purge`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+          body: JSON.stringify({ all: true }),
+        });
+        expect(purge.status).toBe(200);
+        await purge.arrayBuffer();
+        expect(await ask(a.url)).toMatch(/fwd=uri-miss/); // at once where it was purged
+        let status = await ask(b.url);
+        for (let i = 0; i < 40 && /; hit/.test(status); i++) {
+          await Bun.sleep(50);
+          status = await ask(b.url);
+        }
+        expect(status).toMatch(/fwd=/); // within 200 ms + 2 s of polling
+      } finally {
+        await a.stop();
+        await b.stop();
+      }
+    }, 30_000);
+  }
+
+  test("--purge-log takes a Redis URL, and not beside --redis", async () => {
+    const notUrl = await run("bun", ["--origin", "http://127.0.0.1:1", "--purge-log", "localhost:6379"]);
+    expect(notUrl.code).toBe(2);
+    expect(notUrl.stderr.trim()).toBe('postcache: --purge-log must be a redis:// or rediss:// URL (got "localhost:6379")');
+    const both = await run("bun", ["--origin", "http://127.0.0.1:1", "--purge-log", "redis://a", "--redis", "redis://a"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr.trim()).toMatch(/--purge-log is for per-process caches; with --redis/);
+  });
+});
