@@ -30,7 +30,7 @@ import { decodeEntry, encodeEntry } from "./codec.ts";
 
 /** The part of a KV namespace binding (`KVNamespace`) this store uses. */
 export interface WorkersKvLike {
-  get(key: string, type: "stream"): Promise<ReadableStream | null>;
+  get(key: string, type: "stream"): Promise<{ cancel(): Promise<void> } | null>;
   get(key: string, type: "arrayBuffer"): Promise<ArrayBuffer | null>;
   put(key: string, value: ArrayBuffer | ArrayBufferView, options: { expirationTtl: number }): Promise<void>;
   delete(key: string): Promise<void>;

@@ -84,7 +84,7 @@ const KEYS_PER_READ = 10;
 export function denoKvStore(options: DenoKvStoreOptions): CacheStore {
   const { kv, prefix = ["postcache", "store"], maxEntryBytes = DEFAULT_DENO_KV_MAX_ENTRY_BYTES } = options ?? {};
   if (!kv || typeof kv.get !== "function" || typeof kv.getMany !== "function" || typeof kv.atomic !== "function") {
-    throw new TypeError(`[postcache] [${NAME}] option "kv" must be a KV handle (await Deno.openKv())`);
+    throw new TypeError(`[postcache] [${NAME}] option "kv" must be a KV handle (what openKv() resolves to)`);
   }
   if (!Array.isArray(prefix) || !prefix.every((part) => typeof part === "string" || typeof part === "number")) {
     throw new TypeError(`[postcache] [${NAME}] option "prefix" must be an array of strings and numbers (a KV key)`);

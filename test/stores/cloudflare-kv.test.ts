@@ -108,3 +108,6 @@ describe("cloudflare-kv store: what KV is handed", () => {
     expect(() => cloudflareKvStore({ kv, maxEntryBytes: 0 })).toThrow('[postcache] [cloudflare-kv] option "maxEntryBytes"');
   });
 });
+
+// A real binding fits: Workers' own declaration of a KV namespace is a WorkersKvLike (checked by tsc).
+export const bindingFits = (kv: import("@cloudflare/workers-types/index.ts").KVNamespace): WorkersKvLike => kv;

@@ -161,7 +161,7 @@ describe("deno-kv store", () => {
 
   test("options are checked at factory time", () => {
     const kv = memoryKv();
-    expect(() => denoKvStore({ kv: {} as DenoKvLike })).toThrow('[postcache] [deno-kv] option "kv"');
+    expect(() => denoKvStore({ kv: {} as DenoKvLike })).toThrow('[postcache] [deno-kv] option "kv" must be a KV handle');
     expect(() => denoKvStore({ kv, prefix: "p" as never })).toThrow('[postcache] [deno-kv] option "prefix"');
     expect(() => denoKvStore({ kv, maxEntryBytes: 0 })).toThrow('[postcache] [deno-kv] option "maxEntryBytes"');
   });
