@@ -21,8 +21,8 @@
  * and do a check after read" (https://docs.deno.com/deploy/kv/key_expiration/): the head carries
  * `expiresAt`, checked against `now()` on every `get`.
  *
- * Consistency: reads are strong (the default) on Deno Deploy, answered by the primary region
- * (https://docs.deno.com/deploy/kv/manual/consistency/); a local file is consistent at once. Tags: no
+ * Consistency: reads are strong (the default) on Deno Deploy
+ * (https://docs.deno.com/kv/manual/on_deploy); a local file is consistent at once. Tags: no
  * `deleteTag`, like the Workers KV store; purge by tag goes through `withPurgeLog` (docs/purge.md).
  */
 import { toHex } from "../key.ts";
