@@ -7,8 +7,14 @@
  * Failing open, like every store: a tier that throws is reported to `onError` and skipped; a call
  * rejects only when both tiers fail. The engine bounds each call (`storeTimeoutMs`), so a slow shared
  * tier costs a miss at most that long; keep the shared store's own timeouts below it.
+ *
+ * A shared hit waits for the local copy to be written (up to `fillWaitMs`) before it is answered: work a
+ * request leaves running after its response, outside `waitUntil` (which a store cannot reach), may be
+ * cut off. workerd cancels it, and the PoP would go back to the shared tier for every request
+ * (test/e2e/tiered-cloudflare-kv.test.ts).
  */
 import { storeTtl } from "../policy.ts";
+import { withDeadline } from "../timeouts.ts";
 import type { CacheStore } from "../types.ts";
 
 export interface TieredStoreOptions {
@@ -18,11 +24,28 @@ export interface TieredStoreOptions {
   shared: CacheStore;
   /** Told when one tier fails and the other answered (`tiered.<tier>.<operation>`). */
   onError?: ((error: unknown, where: string) => void) | undefined;
+  /**
+   * How long a shared hit waits for its local copy to be written before it is answered, in ms. Past it
+   * the answer goes and the write goes on (where the platform lets it). `0`: do not wait. Default 100,
+   * well under the engine's `storeTimeoutMs` (500), which bounds the whole `get`.
+   */
+  fillWaitMs?: number | undefined;
   /** The clock (tests). Default `Date.now`. */
   now?: (() => number) | undefined;
 }
 
-export function tieredStore({ local, shared, onError = () => {}, now = Date.now }: TieredStoreOptions): CacheStore {
+export const DEFAULT_FILL_WAIT_MS = 100;
+
+export function tieredStore({
+  local,
+  shared,
+  onError = () => {},
+  fillWaitMs = DEFAULT_FILL_WAIT_MS,
+  now = Date.now,
+}: TieredStoreOptions): CacheStore {
+  if (!Number.isFinite(fillWaitMs) || fillWaitMs < 0) {
+    throw new TypeError(`[postcache] [tiered] option "fillWaitMs" must be a number of ms, 0 or more (got ${fillWaitMs})`);
+  }
   const store: CacheStore = {
     name: `${local.name}+${shared.name}`,
     async get(key) {
@@ -31,8 +54,10 @@ export function tieredStore({ local, shared, onError = () => {}, now = Date.now 
       const far = await shared.get(key).catch((error) => report(error, "shared.get"));
       if (!far) return undefined;
       const ttl = storeTtl(far, now()); // what is left of its lifetime and stale windows
-      // Not awaited: the answer need not wait for the local copy; a failed fill is only reported.
-      if (ttl > 0) local.set(key, far, ttl).catch((error) => report(error, "local.set"));
+      if (!(ttl > 0)) return far;
+      // A failed fill is only reported; a slow one is waited for up to fillWaitMs (see the top).
+      const fill = local.set(key, far, ttl).catch((error) => report(error, "local.set"));
+      if (fillWaitMs > 0) await withDeadline(fill, fillWaitMs);
       return far;
     },
     set: (key, entry, ttlSeconds) => both("set", (tier) => tier.set(key, entry, ttlSeconds)).then(() => {}),

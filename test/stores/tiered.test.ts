@@ -42,6 +42,40 @@ describe("tiered store", () => {
     expect(await local.get(key)).toBeUndefined();
   });
 
+  test("a shared hit resolves once the local copy is written: work left after the answer may be cut off", async () => {
+    // workerd cancels what a request left running outside waitUntil (test/e2e/tiered-cloudflare-kv.test.ts).
+    const memory = memoryStore();
+    let filled = false;
+    const local: CacheStore = {
+      ...memory,
+      name: "slow-local",
+      get: (key) => memory.get(key),
+      set: async (key, value, ttl) => {
+        await Bun.sleep(20);
+        await memory.set(key, value, ttl);
+        filled = true;
+      },
+    };
+    const shared = memoryStore();
+    const key = uniqueKey();
+    await shared.set(key, entry({ storedAt: Date.now() }), 60);
+    expect(await tieredStore({ local, shared }).get(key)).toBeDefined();
+    expect(filled).toBe(true);
+  });
+
+  test("a fill slower than fillWaitMs does not hold the answer; 0 does not wait", async () => {
+    const hanging: CacheStore = { ...memoryStore(), name: "hanging", set: () => new Promise(() => {}) };
+    const shared = memoryStore();
+    const key = uniqueKey();
+    await shared.set(key, entry({ storedAt: Date.now() }), 60);
+    for (const fillWaitMs of [30, 0]) {
+      const started = performance.now();
+      expect(await tieredStore({ local: hanging, shared, fillWaitMs }).get(key)).toBeDefined();
+      expect(performance.now() - started).toBeLessThan(fillWaitMs + 25);
+    }
+    expect(() => tieredStore({ local: hanging, shared, fillWaitMs: -1 })).toThrow('[postcache] [tiered] option "fillWaitMs"');
+  });
+
   test("writes go to both tiers; a purge removes from both", async () => {
     const local = memoryStore();
     const shared = memoryStore();
