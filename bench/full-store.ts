@@ -265,7 +265,8 @@ else await main();
  * "full" is first sent PREFILL_COUNT (default 45,000) distinct 1 KiB bodies (1.4x what the cap holds,
  * as bench/ab.sh's PREFILL=8 sends on a quiet machine); then rounds of SECONDS of hits on each server in turn. CPU per request from
  * /proc/<pid>/stat, p99 from wrk, GC from the server's own JSC log. BASELINE=<a copy of adapters/bun.ts
- * beside its own core/> adds the same pair running that copy.
+ * beside its own core/> adds the same pair running that copy. MISSES_BEFORE=S sends every server S
+ * seconds of distinct bodies before each of its hit slices (the "empty" one then holds what they left).
  *
  * Usage: bun bench/full-store.ts --http [rounds=5] [seconds=3]
  */
@@ -285,6 +286,7 @@ async function http(): Promise<void> {
   const origin = await start("origin", [process.execPath, "bench/origin.ts"], { core: 1, ready: /listening on (\S+)/ });
   const variants: [string, string | undefined][] = [["", undefined]];
   if (process.env.BASELINE) variants.push([" (baseline)", resolve(process.env.BASELINE)]);
+  const missesBefore = Number(process.env.MISSES_BEFORE ?? 0);
   const servers: { name: string; pid: number; url: string; log: string; idleKiB: number }[] = [];
   for (const [suffix, adapter] of variants) {
     for (const mode of ["empty", "full"]) {
@@ -335,6 +337,8 @@ async function http(): Promise<void> {
       const order = r % 2 === 0 ? servers : [...servers].reverse();
       const line: string[] = [];
       for (const s of order) {
+        // As in `npm run bench`, where hit cells follow miss cells on the same server.
+        if (missesBefore > 0) await slice(s.url, missesBefore, true, `between-${r}-${s.pid}`);
         const logFrom = statSync(s.log).size;
         const t0 = cpuMicros([s.pid]);
         const result = await slice(s.url, seconds, false, "hit");
