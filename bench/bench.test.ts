@@ -9,14 +9,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chartSvg, niceStep } from "./chart.ts";
 import { versionOf } from "./install.ts";
-import { loadSeconds, makePlan } from "./plan.ts";
-import { machine, type Run, type Slice, writeReport } from "./report.ts";
+import { loadSeconds, makePlan, systemsOf } from "./plan.ts";
+import { cpuModel, machine, pinning, type Run, type Slice, writeReport } from "./report.ts";
 import { median, pairedMedian, rotate } from "./stats.ts";
-import { renderNginxConf, type SystemId } from "./systems.ts";
+import { coresOf, renderNginxConf, type SystemId } from "./systems.ts";
 import { fixedBody, parseWrk } from "./wrk.ts";
 
 describe("plan", () => {
-  test("the full run measures every cell the issue asks for, in >= 5 rounds of 3 s, within 8.5 minutes of load", () => {
+  test("the full run measures every cell the issue asks for, in >= 5 rounds of 3 s, within 9 minutes of load", () => {
     const plan = makePlan({});
     expect(plan.rounds).toBeGreaterThanOrEqual(5);
     expect(plan.seconds).toBe(3);
@@ -26,15 +26,42 @@ describe("plan", () => {
       expect(ids).toContain(`miss-${bytes}-c16`);
     }
     expect(ids).toContain("slow-1024-c16");
-    for (const cell of plan.cells) expect(cell.systems).toEqual(expect.arrayContaining(["nginx", "postcache"]));
+    for (const cell of plan.cells) {
+      if (cell.id.startsWith("hit-workerd-")) continue;
+      expect(cell.systems).toEqual(expect.arrayContaining(["nginx", "postcache"]));
+    }
     expect(plan.cells.find((c) => c.kind === "slow")?.systems).toContain("origin");
-    expect(loadSeconds(plan)).toBeLessThan(8.5 * 60);
+    // Issue 11: the bare Bun floor as a reference row, a full-store cell beside the empty one, workerd.
+    expect(plan.cells.find((c) => c.id === "hit-1024-c16")?.systems).toContain("floor");
+    expect(plan.cells.find((c) => c.id === "hit-full-1024-c16")?.systems).toEqual(["nginx", "postcache", "postcache-full"]);
+    expect(plan.cells.find((c) => c.id === "hit-workerd-1024-c16")?.systems).toEqual(["workerd-postcache", "workerd-naive"]);
+    expect(loadSeconds(plan)).toBeLessThan(9 * 60);
+  });
+
+  test("a run starts only the systems its cells measure", () => {
+    expect([...systemsOf(makePlan({ cells: /^miss/ }))].sort()).toEqual(["naive", "nginx", "postcache"]);
+    expect(systemsOf(makePlan({ quick: true }))).toContain("workerd-postcache");
   });
 
   test("--quick is about a minute of load; a variant joins every cell postcache is in", () => {
     expect(loadSeconds(makePlan({ quick: true }))).toBeLessThan(90);
-    for (const cell of makePlan({ quick: true, variant: "x" }).cells) expect(cell.systems).toContain("variant");
+    for (const cell of makePlan({ quick: true, variant: "x" }).cells)
+      if (cell.systems.includes("postcache")) expect(cell.systems).toContain("variant");
     expect(makePlan({ cells: /^miss/ }).cells.map((c) => c.id)).toEqual(["miss-1024-c16", "miss-16384-c16"]);
+  });
+});
+
+describe("machine", () => {
+  test("cores: servers, load and, with a third core, the origin apart; with two it shares the load core", () => {
+    expect(coresOf(2)).toEqual({ server: 0, load: 1, origin: 1 });
+    expect(coresOf(4)).toEqual({ server: 0, load: 1, origin: 2 });
+    expect(pinning(coresOf(2))).toContain("on misses the origin and wrk share that core");
+    expect(pinning(coresOf(3))).toContain("the origin on core 2 of its own");
+  });
+
+  test("the processor model comes from /proc/cpuinfo's model name", () => {
+    expect(cpuModel("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n")).toBe("AMD EPYC 7B13");
+    expect(cpuModel("")).not.toBe("");
   });
 });
 
@@ -147,7 +174,7 @@ describe("report", () => {
     for (const cell of plan.cells) {
       for (let round = 0; round < plan.rounds; round++) {
         for (const system of cell.systems) {
-          const fast = system === "postcache" ? 2 : 1;
+          const fast = system === "postcache" ? 2 : system === "floor" ? 4 : 1;
           slices.push({
             round,
             cell: cell.id,
@@ -211,6 +238,12 @@ describe("report", () => {
       expect(md).toContain("keying in bun test, `cacheKey`: ≤ 1.2x");
       expect(md).toContain("1.10x, 1.10x | yes");
       expect(md).toContain("![Hit throughput");
+      // CPU targets: postcache 10 µs against nginx's 20 and the floor's 5, paired.
+      expect(md).toContain("CPU µs per request ≤ nginx's (paired) | 0.50x (10.0 µs) | yes");
+      expect(md).toContain("≤ 1.5x the bare Bun floor's (paired) | 2.00x (floor 5.0 µs) | **no**");
+      expect(md).toContain("### 1 KiB body, 16 connections, store full");
+      expect(md).toContain("### 1 KiB body, 16 connections, in workerd");
+      expect(md).toContain("Nothing pinned");
       expect(readFileSync(join(dir, "results", "hits.svg"), "utf8")).toContain("<svg ");
       expect(JSON.parse(readFileSync(join(dir, "results", "raw.json"), "utf8")).slices.length).toBe(slices.length);
     } finally {

@@ -24,8 +24,12 @@ const M = { left: 64, right: 16, top: 34, bottom: 46 };
 export const COLORS: Record<string, string> = {
   nginx: "#2b8a3e",
   postcache: "#1c7ed6",
+  "postcache-full": "#74c0fc",
   variant: "#7048e8",
   naive: "#e8590c",
+  floor: "#adb5bd",
+  "workerd-postcache": "#0b7285",
+  "workerd-naive": "#f08c00",
   "nginx-pass": "#868e96",
   origin: "#212529",
 };

@@ -29,18 +29,33 @@ export function makePlan(args: PlanOptions): Plan {
   const concurrencies = args.quick ? [16] : [1, 16, 64];
   for (const bytes of sizes) {
     for (const connections of concurrencies) {
-      // To fit 10 minutes: the references (pass-through, origin) only at c16, the naive worker not at c1.
+      // To fit 10 minutes: the references (the bare Bun floor, nginx pass-through, the origin) only at
+      // 1 KiB c16, the naive worker not at c1.
+      const references: SystemId[] = bytes === 1024 ? ["floor", "nginx-pass", "origin"] : [];
       const systems: SystemId[] =
-        connections === 16
-          ? [...caches, "nginx-pass", "origin"]
-          : connections === 1
-            ? caches.filter((s) => s !== "naive")
-            : caches;
+        connections === 16 ? [...caches, ...references] : connections === 1 ? caches.filter((s) => s !== "naive") : caches;
       cells.push({ id: `hit-${bytes}-c${connections}`, kind: "hit", bytes, connections, systems });
     }
   }
+  // The same hits against a store filled to its cap first (a second postcache server, PREFILL=1).
+  const full: SystemId[] = ["nginx", "postcache", "postcache-full"];
+  if (args.variant) full.splice(2, 0, "variant");
+  cells.push({ id: "hit-full-1024-c16", kind: "hit", bytes: 1024, connections: 16, systems: full });
+  // Cloudflare's runtime: postcache's bundle against the Cloudflare docs' example, each in workerd.
+  cells.push({
+    id: "hit-workerd-1024-c16",
+    kind: "hit",
+    bytes: 1024,
+    connections: 16,
+    systems: ["workerd-postcache", "workerd-naive"],
+  });
   for (const bytes of sizes) cells.push({ id: `miss-${bytes}-c16`, kind: "miss", bytes, connections: 16, systems: caches });
   cells.push({ id: "slow-1024-c16", kind: "slow", bytes: 1024, connections: 16, systems: ["origin", ...caches] });
   const chosen = args.cells ? cells.filter((c) => args.cells?.test(c.id)) : cells;
   return { cells: chosen, rounds: args.rounds ?? (args.quick ? 3 : 5), seconds: args.seconds ?? (args.quick ? 1 : 3) };
+}
+
+/** The systems a plan measures (so a run starts only those). */
+export function systemsOf(plan: Plan): Set<SystemId> {
+  return new Set(plan.cells.flatMap((c) => c.systems));
 }

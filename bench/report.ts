@@ -1,6 +1,7 @@
 /** Turns a run's slices into bench/results.md (tables, targets, chart) and results/raw.json. */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
+
 import { join, relative } from "node:path";
 import { COLORS, chartSvg, type Panel } from "./chart.ts";
 import { type Tools, versionOf } from "./install.ts";
@@ -46,7 +47,11 @@ export interface Meta {
   variant?: string;
   checks: string[];
   store: { bytes: number; entries: number };
+  /** The store of the server filled to its cap before the run (the hit-full cell), at the end. */
+  fullStore?: { bytes: number; entries: number };
   nginxCacheKiB: number;
+  /** Where the servers, the load (wrk and the driver) and the origin were pinned. */
+  cores?: { server?: number; load?: number; origin?: number };
   cacheDir: string;
   /** Machine, code and tool versions, taken when the run was made. */
   machine?: string[];
@@ -110,6 +115,9 @@ interface Row {
   errors: number;
   rpsRatio: PairedStat;
   p99Ratio: PairedStat;
+  /** CPU per request against nginx's, and against the bare Bun floor's, paired within each round. */
+  cpuRatio: PairedStat;
+  cpuVsFloor: PairedStat;
   /** p99 minus the origin's own p99, paired (the slow cell). */
   addedP99: PairedStat;
 }
@@ -118,6 +126,7 @@ function rowsOf(run: Run, cell: Cell): Row[] {
   const n = run.plan.rounds;
   const nginx = rounds(run.slices, cell.id, "nginx", n);
   const origin = rounds(run.slices, cell.id, "origin", n);
+  const floor = rounds(run.slices, cell.id, "floor", n);
   return cell.systems.map((system) => {
     const r = rounds(run.slices, cell.id, system, n);
     const got = r.filter((s): s is Slice => s !== undefined);
@@ -131,6 +140,8 @@ function rowsOf(run: Run, cell: Cell): Row[] {
       errors: got.reduce((t, s) => t + s.errors, 0),
       rpsRatio: pairedMedian(r, nginx, (a, b) => a.rps / b.rps),
       p99Ratio: pairedMedian(r, nginx, (a, b) => a.p99 / b.p99),
+      cpuRatio: pairedMedian(r, nginx, (a, b) => a.cpuUsPerRequest / b.cpuUsPerRequest),
+      cpuVsFloor: pairedMedian(r, floor, (a, b) => a.cpuUsPerRequest / b.cpuUsPerRequest),
       addedP99: pairedMedian(r, origin, (a, b) => a.p99 - b.p99),
     };
   });
@@ -159,7 +170,14 @@ function cellTable(run: Run, cell: Cell): string {
         r.system === "nginx" ? "1" : spread(r.p99Ratio),
         fmt.us(r.cpu),
       ];
-      if (hit) line.push(r.system === "origin" || r.system === "nginx-pass" ? "(all)" : fmt.int(r.originCalls));
+      if (hit)
+        line.push(
+          r.system === "origin" || r.system === "nginx-pass"
+            ? "(all)"
+            : r.system === "floor"
+              ? "(none: no origin)"
+              : fmt.int(r.originCalls),
+        );
       if (cell.kind === "slow") line.push(r.system === "origin" ? "0" : spread(r.addedP99, fmt.ms));
       return line;
     }),
@@ -199,6 +217,30 @@ function targets(run: Run): Target[] {
       met: r ? r.p99Ratio.median <= 1.5 : undefined,
     });
   }
+  const cpuHit = row("hit-1024-c16", "postcache");
+  out.push({
+    what: "hits, 1 KiB, c16: CPU µs per request ≤ nginx's (paired)",
+    measured: cpuHit ? `${fmt.x(cpuHit.cpuRatio.median)} (${fmt.us(cpuHit.cpu)} µs)` : "–",
+    met: cpuHit ? cpuHit.cpuRatio.median <= 1.0 : undefined,
+  });
+  const floorRow = row("hit-1024-c16", "floor");
+  out.push({
+    what: "hits, 1 KiB, c16: CPU µs per request ≤ 1.5x the bare Bun floor's (paired)",
+    measured: cpuHit && floorRow ? `${fmt.x(cpuHit.cpuVsFloor.median)} (floor ${fmt.us(floorRow.cpu)} µs)` : "–",
+    met: cpuHit && floorRow ? cpuHit.cpuVsFloor.median <= 1.5 : undefined,
+  });
+  const full = row("hit-full-1024-c16", "postcache-full");
+  out.push({
+    what: "hits, 1 KiB, c16, store filled to its cap first: req/s ≥ 1.0x nginx (paired)",
+    measured: full ? `${fmt.x(full.rpsRatio.median)} (${fmt.us(full.cpu)} µs CPU/req)` : "–",
+    met: full ? full.rpsRatio.median >= 1.0 : undefined,
+  });
+  const cpuMiss = row("miss-1024-c16", "postcache");
+  out.push({
+    what: "misses, 1 KiB, c16: CPU µs per request ≤ 1.5x nginx's (paired)",
+    measured: cpuMiss ? `${fmt.x(cpuMiss.cpuRatio.median)} (${fmt.us(cpuMiss.cpu)} µs)` : "–",
+    met: cpuMiss ? cpuMiss.cpuRatio.median <= 1.5 : undefined,
+  });
   for (const bytes of [1024, 16384]) {
     const r = row(`miss-${bytes}-c16`, "postcache");
     out.push({
@@ -251,7 +293,8 @@ function chart(run: Run): Panel[] {
   const panels: Panel[] = [];
   for (const metric of ["rps", "p99"] as const) {
     for (const bytes of [1024, 16384]) {
-      const cells = run.plan.cells.filter((c) => c.kind === "hit" && c.bytes === bytes);
+      // The concurrency series only: the full-store and workerd cells are one point each, in their tables.
+      const cells = run.plan.cells.filter((c) => /^hit-\d+-c\d+$/.test(c.id) && c.bytes === bytes);
       const systems = [...new Set(cells.flatMap((c) => c.systems))];
       panels.push({
         title: `Hits, ${bytes / 1024} KiB body: ${metric === "rps" ? "req/s" : "p99 latency"}`,
@@ -278,17 +321,37 @@ function git(args: string[]): string {
   return r.exitCode === 0 ? r.stdout.toString().trim() : "";
 }
 
+/** The processor's model name, from /proc/cpuinfo where there is one (what the kernel reports). */
+export function cpuModel(cpuinfo: string | undefined = readIfThere("/proc/cpuinfo")): string {
+  const name = cpuinfo?.match(/^model name\s*:\s*(.+)$/m)?.[1]?.trim();
+  return name || cpus()[0]?.model || "unknown";
+}
+
+function readIfThere(path: string): string | undefined {
+  return existsSync(path) ? readFileSync(path, "utf8") : undefined;
+}
+
 export function machine(): string[] {
-  const cpuModel = cpus()[0]?.model ?? "unknown";
   const kernel = Bun.spawnSync(["uname", "-sr"]).stdout.toString().trim();
   const dirty = git(["status", "--porcelain", "--", "core", "adapters"])
     ? " (with uncommitted changes in core/ or adapters/)"
     : "";
   return [
-    `- Machine: ${cpuModel}, ${navigator.hardwareConcurrency} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${kernel}`,
+    `- Machine: ${cpuModel()}, ${navigator.hardwareConcurrency} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${kernel}`,
     `- Code: commit ${git(["rev-parse", "--short", "HEAD"]) || "unknown"}${dirty}`,
     `- Bun ${Bun.version}; ${versionOf(["nginx", "-v"]).replace("nginx version: ", "") || "nginx"}; ${versionOf(["wrk", "-v"]).split(" [")[0]}`,
   ];
+}
+
+/** Where the processes ran, and what shared a core (issue 11 asks misses to say so). */
+export function pinning(cores: Meta["cores"]): string {
+  if (!cores || cores.server === undefined) return "Nothing pinned (one core): servers, wrk, the origin and the driver share it.";
+  const origin = cores.origin ?? cores.load;
+  const shared =
+    origin === cores.load
+      ? `the origin beside them on core ${origin} (no third core): on misses the origin and wrk share that core, the same for every system`
+      : `the origin on core ${origin} of its own`;
+  return `Servers pinned to core ${cores.server} (workerd too: Miniflare's child inherits it), wrk (1 thread) and the driver to core ${cores.load}, ${shared}.`;
 }
 
 function keyingSection(run: Run): string {
@@ -335,7 +398,7 @@ export function writeReport(outDir: string, run: Run): void {
     `Generated by \`${run.meta.quick ? "bun bench/run.ts --quick" : "npm run bench"}\` on ${run.meta.startedAt.slice(0, 16).replace("T", " ")} UTC, in ${run.meta.minutes.toFixed(1)} minutes. How to run it and what each figure means: [docs/benchmarks.md](${relative(outDir, join(BENCH, "../docs/benchmarks.md"))}).`,
     "",
     ...(run.meta.machine ?? machine()),
-    `- Plan: ${run.plan.rounds} interleaved rounds; in each round every system gets one ${run.plan.seconds} s slice per cell, back to back, in an order rotated per round. Servers pinned to core 0, wrk (1 thread), the origin and the driver to core 1. nginx: 1 worker, cache on ${run.meta.cacheDir.startsWith("/dev/shm") ? "a tmpfs (/dev/shm)" : "disk (no tmpfs found)"}, keepalive to the origin.`,
+    `- Plan: ${run.plan.rounds} interleaved rounds; in each round every system gets one ${run.plan.seconds} s slice per cell, back to back, in an order rotated per round. ${pinning(run.meta.cores)} nginx: 1 worker, cache on ${run.meta.cacheDir.startsWith("/dev/shm") ? "a tmpfs (/dev/shm)" : "disk (no tmpfs found)"}, keepalive to the origin.`,
     `- Every "× nginx" figure is the median over rounds of the ratio of the two slices of the same round, with the lowest and highest round in brackets.`,
     `- Other load on the server core during slices: median ${fmt.pct(median(other))}, worst ${fmt.pct(Math.max(...other))}.`,
     run.meta.variant ? `- Variant: \`${run.meta.variant}\`` : "",
@@ -351,10 +414,10 @@ export function writeReport(outDir: string, run: Run): void {
     "",
     "## Hits (one fixed body, served from the cache)",
     "",
-    "The origin direct and nginx pass-through rows are references, not caches: every request reaches the origin.",
+    "The origin direct and nginx pass-through rows are references, not caches: every request reaches the origin. The bare Bun floor reads the body, hashes it with `Bun.CryptoHasher` and answers a fixed document: what Bun itself costs per request. In the store-full cell, a second postcache server had its store filled to the cap before the run (unique 1 KiB bodies until it evicts), so every lookup is in a full map. In the workerd cell, CPU is the workerd process's (Miniflare's own process is not on the request path).",
     "",
     ...cells("hit").flatMap((c) => [
-      `### ${c.bytes / 1024} KiB body, ${c.connections} connection${c.connections > 1 ? "s" : ""}`,
+      `### ${c.bytes / 1024} KiB body, ${c.connections} connection${c.connections > 1 ? "s" : ""}${c.id.startsWith("hit-full-") ? ", store full" : c.id.startsWith("hit-workerd-") ? ", in workerd" : ""}`,
       "",
       cellTable(run, c),
       "",
@@ -381,7 +444,7 @@ export function writeReport(outDir: string, run: Run): void {
       ]),
     ),
     "",
-    `postcache's store at the end: ${fmt.mib(run.meta.store.bytes / 1024)} MiB accounted in ${fmt.int(run.meta.store.entries)} entries (cap ${fmt.mib(STORE_CAP_KIB)} MiB). nginx's cache files: ${fmt.mib(run.meta.nginxCacheKiB)} MiB. The naive worker's Map has no bound.`,
+    `postcache's store at the end: ${fmt.mib(run.meta.store.bytes / 1024)} MiB accounted in ${fmt.int(run.meta.store.entries)} entries (cap ${fmt.mib(STORE_CAP_KIB)} MiB). nginx's cache files: ${fmt.mib(run.meta.nginxCacheKiB)} MiB. The naive worker's Map is capped at the same ${fmt.mib(STORE_CAP_KIB)} MiB, counted the same way, oldest out first.${run.meta.fullStore ? ` The store filled before the run (the "store full" rows): ${fmt.mib(run.meta.fullStore.bytes / 1024)} MiB in ${fmt.int(run.meta.fullStore.entries)} entries at the end.` : ""}`,
     "",
     "## Keying",
     "",

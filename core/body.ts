@@ -21,14 +21,16 @@ export function declaredLength(headers: Headers): number | undefined {
  * is read chunk by chunk and, past the cap, handed back as a stream of everything it would have held.
  */
 export async function readBodyCapped(request: Request, max: number, declared: number | undefined): Promise<BodyRead> {
-  if (request.body === null) return { kind: "buffered", bytes: EMPTY };
   if (declared !== undefined && declared <= max) {
-    // Fetch's bytes() gives the Uint8Array directly where the runtime has it.
+    // Fetch's bytes() gives the Uint8Array directly where the runtime has it (empty for a null body).
+    // `request.body` is not touched here: Bun makes a ReadableStream on that getter's first call, a
+    // cost on every hit for a stream nobody reads.
     const bytes = typeof request.bytes === "function" ? await request.bytes() : new Uint8Array(await request.arrayBuffer());
     if (bytes.byteLength <= max) return { kind: "buffered", bytes };
     // The header lied and the runtime let it: forward what we hold, and cache nothing.
     return { kind: "overflow", stream: streamOf([bytes]) };
   }
+  if (request.body === null) return { kind: "buffered", bytes: EMPTY };
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

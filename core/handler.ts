@@ -278,27 +278,19 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     const ttl = entry.ttl - age;
     switch (verdict.use) {
       case "fresh":
-        return finish(x, replay(entry, age, headers, protocol, false), "HIT", { hit: true, ttl }, entry);
+        return finishReplay(x, entry, age, headers, protocol, false, "HIT", { hit: true, ttl });
       case "max-stale":
-        return finish(
-          x,
-          replay(entry, age, headers, protocol, o.staleWarning),
-          "STALE",
-          { hit: true, ttl, detail: "max-stale" },
-          entry,
-        );
+        return finishReplay(x, entry, age, headers, protocol, o.staleWarning, "STALE", { hit: true, ttl, detail: "max-stale" });
       case "stale-while-revalidate":
         if (!inflight.has(key.url)) {
           const refresh = fetchAndStore(o, inflight, x, toOrigin(), key, headers, protocol);
           x.context.waitUntil?.(refresh.then((r) => r.response.body?.cancel()).catch(() => {}));
         }
-        return finish(
-          x,
-          replay(entry, age, headers, protocol, o.staleWarning),
-          "STALE",
-          { fwd: "stale", ttl, detail: "stale-while-revalidate" },
-          entry,
-        );
+        return finishReplay(x, entry, age, headers, protocol, o.staleWarning, "STALE", {
+          fwd: "stale",
+          ttl,
+          detail: "stale-while-revalidate",
+        });
       default:
         return { fwd: verdict.fwd, stale: verdict.staleIfError ? entry : undefined };
     }
@@ -316,8 +308,7 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     const shared = await waitForLeader(o, pending);
     x.collapsed = true;
     if (shared?.entry && varyMatches(shared.entry, headers)) {
-      const response = replay(shared.entry, ageOf(shared.entry), headers, protocol, false);
-      return finish(x, response, "MISS", { fwd, collapsed: true }, shared.entry);
+      return finishReplay(x, shared.entry, ageOf(shared.entry), headers, protocol, false, "MISS", { fwd, collapsed: true });
     }
     // The origin just failed for this very request, or is too slow to wait on: a usable stale copy
     // beats asking it again.
@@ -376,19 +367,13 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     protocol: BodyClass | undefined,
   ): Response {
     const age = ageOf(entry);
-    return finish(
-      x,
-      replay(entry, age, headers, protocol, o.staleWarning),
-      "STALE",
-      {
-        fwd: "stale",
-        fwdStatus: failure.status,
-        ttl: entry.ttl - age,
-        detail: "stale-if-error",
-        collapsed: x.collapsed || undefined,
-      },
-      entry,
-    );
+    return finishReplay(x, entry, age, headers, protocol, o.staleWarning, "STALE", {
+      fwd: "stale",
+      fwdStatus: failure.status,
+      ttl: entry.ttl - age,
+      detail: "stale-if-error",
+      collapsed: x.collapsed || undefined,
+    });
   }
 
   /** Forwards a request the cache stays out of; a successful write invalidates what it changed. */
@@ -454,11 +439,13 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     params: CacheStatusParams,
     fromCache?: CacheEntry,
     storing?: Promise<{ stored: boolean; detail?: string }>,
+    own?: OwnFields,
   ): Response {
-    if (o.debug && x.key) params.key = x.key.url;
-    response.headers.append("cache-status", cacheStatus(o.cacheName, params));
-    const elapsedMs = elapsedClock() - x.started;
-    if (o.serverTiming) response.headers.append("server-timing", serverTiming(x.timing, elapsedMs));
+    if (!own) {
+      own = ownFields(x, params);
+      for (const field of own.fields) response.headers.append(field[0], field[1]);
+    }
+    const { elapsedMs } = own;
     const status = response.status;
     const bytesFromCache = fromCache && status !== 304 ? fromCache.body.byteLength : 0;
     const report = (stored: boolean, detail: string | undefined) => {
@@ -483,6 +470,31 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
     return response;
   }
 
+  /** Cache-Status, and Server-Timing when on, for this answer; `elapsedMs` is the total it states. */
+  function ownFields(x: Exchange, params: CacheStatusParams): OwnFields {
+    if (o.debug && x.key) params.key = x.key.url;
+    const fields: [string, string][] = [["cache-status", cacheStatus(o.cacheName, params)]];
+    const elapsedMs = elapsedClock() - x.started;
+    if (o.serverTiming) fields.push(["server-timing", serverTiming(x.timing, elapsedMs)]);
+    return { fields, elapsedMs };
+  }
+
+  /** `finish` for an answer from a stored entry: our fields go into the replayed response as it is
+   * built, so its headers are built once rather than built and then appended to. */
+  function finishReplay(
+    x: Exchange,
+    entry: CacheEntry,
+    age: number,
+    headers: Headers,
+    protocol: BodyClass | undefined,
+    warn: boolean,
+    outcome: CacheOutcome,
+    params: CacheStatusParams,
+  ): Response {
+    const own = ownFields(x, params);
+    return finish(x, replay(entry, age, headers, protocol, warn, own.fields), outcome, params, entry, undefined, own);
+  }
+
   async function hook<T>(call: () => T | Promise<T>, where: string): Promise<T | typeof HOOK_FAILED> {
     try {
       return await call();
@@ -502,6 +514,12 @@ export function createPostcache(options: PostcacheOptions = {}): Postcache {
 
 const HOOK_FAILED = Symbol("hook failed");
 
+/** The fields postcache adds to an answer, and the elapsed time its Server-Timing states. */
+interface OwnFields {
+  fields: [string, string][];
+  elapsedMs: number;
+}
+
 /** A monotonic clock for elapsed times where the runtime has one (High Resolution Time), else Date. */
 const elapsedClock: () => number =
   typeof performance !== "undefined" && typeof performance.now === "function" ? () => performance.now() : Date.now;
@@ -512,9 +530,23 @@ const elapsedClock: () => number =
  */
 const HOST = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+(?::\d{0,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{0,5})?$/;
 
+/** Verdicts on `Host` values seen, pure functions of the string: a server hears few hosts, and the
+ * regex runs on every request otherwise. Bounded like the path verdicts (cleared when full). */
+const hostVerdicts = new Map<string, boolean>();
+
+function validHost(host: string): boolean {
+  let valid = hostVerdicts.get(host);
+  if (valid === undefined) {
+    valid = HOST.test(host) && Number(host.match(/:(\d+)$/)?.[1] ?? 0) <= 65535;
+    if (hostVerdicts.size >= 1024) hostVerdicts.clear();
+    hostVerdicts.set(host, valid);
+  }
+  return valid;
+}
+
 /** The request's URL when it is an http(s) URL and any `Host` it came with is valid, else undefined. */
 function requestUrl(value: string, host: string | null): URL | undefined {
-  if (host !== null && (!HOST.test(host) || Number(host.match(/:(\d+)$/)?.[1] ?? 0) > 65535)) return undefined;
+  if (host !== null && !validHost(host)) return undefined;
   try {
     const url = new URL(value);
     return url.protocol === "http:" || url.protocol === "https:" ? url : undefined;

@@ -20,17 +20,39 @@ export function replay(
   requestHeaders: Headers,
   protocol: BodyClass | undefined,
   warn: boolean,
+  /** Fields appended after the stored ones (postcache's own Cache-Status and Server-Timing). */
+  extra: [string, string][] = [],
 ): Response {
-  const headers = new Headers(entry.headers);
-  headers.set("age", String(Math.floor(age)));
   const body = protocol?.replayBody ? protocol.replayBody(entry.body) : entry.body;
   // Rewritten bytes are not the representation the stored validator names (RFC 9110 §8.8.3).
-  if (body !== entry.body) headers.delete("etag");
-  if (warn) headers.append("warning", STALE_WARNING);
-  if (matchesClient(entry.status, headers, requestHeaders)) return notModified(headers);
+  const dropEtag = body !== entry.body;
+  const ageValue = String(Math.floor(age));
+  if (entry.status === 200 && requestHeaders.has("if-none-match")) {
+    const headers = new Headers(entry.headers);
+    headers.set("age", ageValue);
+    if (dropEtag) headers.delete("etag");
+    if (warn) headers.append("warning", STALE_WARNING);
+    const response = matchesClient(entry.status, headers, requestHeaders)
+      ? notModified(headers)
+      : new Response(body as Uint8Array<ArrayBuffer>, { status: entry.status, headers });
+    for (const field of extra) response.headers.append(field[0], field[1]);
+    return response;
+  }
+  // The usual answer: the stored fields handed to the Response as a list, so its headers are built
+  // once (a Headers object passed as init is copied again). A list combines like `new Headers(list)`.
+  const fields: [string, string][] = [];
+  for (const field of entry.headers) {
+    const name = field[0];
+    if (name.length === 3 && name.toLowerCase() === "age") continue;
+    if (dropEtag && name.length === 4 && name.toLowerCase() === "etag") continue;
+    fields.push(field);
+  }
+  fields.push(["age", ageValue]);
+  if (warn) fields.push(["warning", STALE_WARNING]);
+  for (const field of extra) fields.push(field);
   return new Response(NULL_BODY_STATUSES.has(entry.status) ? null : (body as Uint8Array<ArrayBuffer>), {
     status: entry.status,
-    headers,
+    headers: fields,
   });
 }
 
