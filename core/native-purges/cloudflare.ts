@@ -73,7 +73,12 @@ export function cloudflarePurger(options: CloudflarePurgerOptions): NativePurger
     const result = answer.body as { success?: boolean; errors?: { code?: number; message?: string }[] } | undefined;
     if (result?.success !== true) {
       const errors = (result?.errors ?? []).map((e) => `${e.code ?? "?"} ${e.message ?? ""}`.trim()).join("; ");
-      throw new NativePurgeError(`[postcache] [${NAME}] ${what} failed: success is not true${errors ? ` (${errors})` : ""}`.split(token).join("[redacted]"), answer.status);
+      throw new NativePurgeError(
+        `[postcache] [${NAME}] ${what} failed: success is not true${errors ? ` (${errors})` : ""}`
+          .split(token)
+          .join("[redacted]"),
+        answer.status,
+      );
     }
   }
   // One batch after another: the rate limit is a token bucket per account, and a failure stops the rest.

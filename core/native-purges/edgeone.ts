@@ -82,7 +82,15 @@ export function edgeOnePurger(options: EdgeOnePurgerOptions): NativePurger {
   async function task(what: string, type: string, targets?: string[]): Promise<void> {
     const payload = JSON.stringify({ ZoneId: zoneId, Type: type, ...(targets ? { Targets: targets } : {}), Method: method });
     const timestamp = Math.floor(now() / 1000);
-    const authorization = await tc3Authorization({ secretId, secretKey, service: SERVICE, host, action: ACTION, payload, timestamp });
+    const authorization = await tc3Authorization({
+      secretId,
+      secretKey,
+      service: SERVICE,
+      host,
+      action: ACTION,
+      payload,
+      timestamp,
+    });
     const init = {
       method: "POST",
       headers: {
@@ -104,7 +112,10 @@ export function edgeOnePurger(options: EdgeOnePurgerOptions): NativePurger {
           ? `failed targets ${JSON.stringify(response.FailedList).slice(0, 300)}`
           : undefined;
     if (problem) {
-      throw new NativePurgeError(`[postcache] [${NAME}] ${what} failed: ${problem}`.split(secretKey).join("[redacted]"), answer.status);
+      throw new NativePurgeError(
+        `[postcache] [${NAME}] ${what} failed: ${problem}`.split(secretKey).join("[redacted]"),
+        answer.status,
+      );
     }
   }
   async function each(what: string, type: string, targets: string[]): Promise<void> {
@@ -187,11 +198,12 @@ export function utcDate(timestamp: number): string {
 }
 
 async function hmac(key: Uint8Array, message: string): Promise<Uint8Array> {
-  const k = await crypto.subtle.importKey("raw", key as Uint8Array<ArrayBuffer>, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const k = await crypto.subtle.importKey("raw", key as Uint8Array<ArrayBuffer>, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
   return new Uint8Array(await crypto.subtle.sign("HMAC", k, encoder.encode(message)));
 }
 
 async function sha256Hex(text: string): Promise<string> {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text))));
 }
-

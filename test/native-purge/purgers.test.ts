@@ -5,6 +5,7 @@
  * docs describe, not that a provider accepts it (docs/purge.md#provider-purges).
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import { NativePurgeError } from "../../core/native-purge.ts";
 import { cloudflarePurger } from "../../core/native-purges/cloudflare.ts";
 import {
   edgeOnePurger,
@@ -15,7 +16,6 @@ import {
   utcDate,
 } from "../../core/native-purges/edgeone.ts";
 import { netlifyPurger } from "../../core/native-purges/netlify.ts";
-import { NativePurgeError } from "../../core/native-purge.ts";
 import { type StandIn, standIn } from "./stand-in.ts";
 
 const ZONE = "023e105f4ecef8ad9ca31a8372d0c353"; // Cloudflare's docs' example zone id
@@ -71,13 +71,16 @@ describe("cloudflarePurger: POST /zones/{zone_id}/purge_cache", () => {
   });
 
   test("success: false fails even on a 200, with Cloudflare's error codes; a 403 fails; the token never shows", async () => {
-    const api = serve(() => Response.json({ success: false, errors: [{ code: 10000, message: "Authentication error cf-secret" }] }));
+    const api = serve(() =>
+      Response.json({ success: false, errors: [{ code: 10000, message: "Authentication error cf-secret" }] }),
+    );
     const purger = cloudflarePurger({ token: "cf-secret", zoneId: ZONE, apiBase: api.base });
     const error = await rejection(purger.purgeTags(["a"]));
     expect(error).toBeInstanceOf(NativePurgeError);
     expect(error.message).toContain("10000 Authentication error");
     expect(error.message).not.toContain("cf-secret");
-    api.answer = () => new Response('{"success":false,"errors":[{"code":9109,"message":"Invalid access token"}]}', { status: 403 });
+    api.answer = () =>
+      new Response('{"success":false,"errors":[{"code":9109,"message":"Invalid access token"}]}', { status: 403 });
     const forbidden = (await rejection(purger.purgeAll())) as NativePurgeError;
     expect(forbidden.status).toBe(403);
     expect(forbidden.message).toContain("HTTP 403");
@@ -120,7 +123,9 @@ describe("netlifyPurger: POST /api/v1/purge (operation purgeCache)", () => {
 
   test("a 404 (unknown site) fails with its status; the token is redacted from an echoed answer", async () => {
     const api = serve(() => new Response("no site for token nf-secret", { status: 404 }));
-    const error = (await rejection(netlifyPurger({ token: "nf-secret", siteId: "s", apiBase: api.base }).purgeAll())) as NativePurgeError;
+    const error = (await rejection(
+      netlifyPurger({ token: "nf-secret", siteId: "s", apiBase: api.base }).purgeAll(),
+    )) as NativePurgeError;
     expect(error.status).toBe(404);
     expect(error.message).toContain("[redacted]");
     expect(error.message).not.toContain("nf-secret");
@@ -129,7 +134,9 @@ describe("netlifyPurger: POST /api/v1/purge (operation purgeCache)", () => {
   test("every wait is bounded: a stand-in that never answers fails after timeoutMs", async () => {
     const api = serve(() => "hang");
     const started = performance.now();
-    const error = await rejection(netlifyPurger({ token: "t", siteId: "s", apiBase: api.base, timeoutMs: 200 }).purgeTags(["a"]));
+    const error = await rejection(
+      netlifyPurger({ token: "nf-secret", siteId: "s", apiBase: api.base, timeoutMs: 200 }).purgeTags(["a"]),
+    );
     expect(error.message).toContain("no answer within 200 ms");
     expect(performance.now() - started).toBeLessThan(5000);
   });
@@ -177,13 +184,28 @@ describe("edgeOnePurger: TencentCloud API 3.0 CreatePurgeTask, TC3-HMAC-SHA256",
   test("purge by tag, URL and everything: the documented action, version, body and a signature over them", async () => {
     const api = serve(() => Response.json({ Response: { JobId: "job-1", FailedList: [], RequestId: "r" } }));
     const now = () => 1551113065_000;
-    const purger = edgeOnePurger({ secretId: "AKIDexample", secretKey: "eo-secret", zoneId: "zone-2qtuhspy7cr6", endpoint: api.base, now });
+    const purger = edgeOnePurger({
+      secretId: "AKIDexample",
+      secretKey: "eo-secret",
+      zoneId: "zone-2qtuhspy7cr6",
+      endpoint: api.base,
+      now,
+    });
     await purger.purgeTags(["product:42"]);
     await purger.purgeUrls?.(["https://api.example.com/.postcache/key/ab"]);
     await purger.purgeAll();
     expect(api.requests.map((r) => [r.method, r.path, r.json])).toEqual([
       ["POST", "/", { ZoneId: "zone-2qtuhspy7cr6", Type: "purge_cache_tag", Targets: ["product:42"], Method: "delete" }],
-      ["POST", "/", { ZoneId: "zone-2qtuhspy7cr6", Type: "purge_url", Targets: ["https://api.example.com/.postcache/key/ab"], Method: "delete" }],
+      [
+        "POST",
+        "/",
+        {
+          ZoneId: "zone-2qtuhspy7cr6",
+          Type: "purge_url",
+          Targets: ["https://api.example.com/.postcache/key/ab"],
+          Method: "delete",
+        },
+      ],
       ["POST", "/", { ZoneId: "zone-2qtuhspy7cr6", Type: "purge_all", Method: "delete" }],
     ]);
     const host = new URL(api.base).host;
@@ -203,20 +225,26 @@ describe("edgeOnePurger: TencentCloud API 3.0 CreatePurgeTask, TC3-HMAC-SHA256",
         timestamp: 1551113065,
       });
       expect(r.headers.get("authorization")).toBe(expected);
-      expect(expected).toStartWith("TC3-HMAC-SHA256 Credential=AKIDexample/2019-02-25/teo/tc3_request, SignedHeaders=content-type;host;x-tc-action, Signature=");
+      expect(expected).toStartWith(
+        "TC3-HMAC-SHA256 Credential=AKIDexample/2019-02-25/teo/tc3_request, SignedHeaders=content-type;host;x-tc-action, Signature=",
+      );
       expect(r.body).not.toContain("eo-secret");
     }
   });
 
   test("method invalidate is passed through; anything else is refused", async () => {
     const api = serve(() => Response.json({ Response: { JobId: "j", FailedList: [], RequestId: "r" } }));
-    await edgeOnePurger({ secretId: "i", secretKey: "k", zoneId: "z", endpoint: api.base, method: "invalidate" }).purgeTags(["a"]);
+    await edgeOnePurger({ secretId: "i", secretKey: "k", zoneId: "z", endpoint: api.base, method: "invalidate" }).purgeTags([
+      "a",
+    ]);
     expect((api.requests[0].json as { Method: string }).Method).toBe("invalidate");
     expect(() => edgeOnePurger({ secretId: "i", secretKey: "k", zoneId: "z", method: "purge" as "delete" })).toThrow(/delete/);
   });
 
   test("an Error in the 200 answer, or a FailedList, is a failure; the secret key never shows", async () => {
-    const api = serve(() => Response.json({ Response: { Error: { Code: "AuthFailure.SignatureFailure", Message: "bad eo-secret" }, RequestId: "r" } }));
+    const api = serve(() =>
+      Response.json({ Response: { Error: { Code: "AuthFailure.SignatureFailure", Message: "bad eo-secret" }, RequestId: "r" } }),
+    );
     const purger = edgeOnePurger({ secretId: "i", secretKey: "eo-secret", zoneId: "z", endpoint: api.base });
     const error = await rejection(purger.purgeTags(["a"]));
     expect(error.message).toContain("AuthFailure.SignatureFailure");

@@ -39,7 +39,14 @@ export function standIn(answer: Answer): StandIn {
       } catch {
         json = undefined;
       }
-      const recorded = { method: request.method, path: url.pathname, query: url.searchParams, headers: request.headers, body, json };
+      const recorded = {
+        method: request.method,
+        path: url.pathname,
+        query: url.searchParams,
+        headers: request.headers,
+        body,
+        json,
+      };
       requests.push(recorded);
       const result = state.answer(recorded);
       if (result !== "hang") return result;

@@ -5,8 +5,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { adminEndpoints } from "../../core/admin.ts";
-import { cloudflarePurger } from "../../core/native-purges/cloudflare.ts";
 import { type NativePurger, withNativePurge } from "../../core/native-purge.ts";
+import { cloudflarePurger } from "../../core/native-purges/cloudflare.ts";
 import { memoryStore } from "../../core/stores/memory.ts";
 import { ALL_TAG } from "../../core/tags.ts";
 import type { CacheStore } from "../../core/types.ts";
@@ -143,7 +143,11 @@ describe("through the engine, to a Cloudflare stand-in", () => {
   const ZONE = "023e105f4ecef8ad9ca31a8372d0c353";
   const TOKEN = "s3cret-token-of-enough-length";
   const admin = (body: unknown) =>
-    new Request(`${ORIGIN}/.postcache/purge`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
+    new Request(`${ORIGIN}/.postcache/purge`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify(body),
+    });
 
   test("an admin purge by tag goes to the zone purge; a provider failure answers 503, not a silent success", async () => {
     const api = standIn(() => Response.json({ success: true, errors: [], result: { id: "x" } }));
@@ -163,7 +167,8 @@ describe("through the engine, to a Cloudflare stand-in", () => {
       expect(api.requests.map((r) => r.json)).toEqual([{ tags: ["product-42"] }]);
       expect(await (await h.send(post("/search"))).text()).toBe("v2"); // purged here too
 
-      api.answer = () => new Response('{"success":false,"errors":[{"code":10000,"message":"Authentication error"}]}', { status: 403 });
+      api.answer = () =>
+        new Response('{"success":false,"errors":[{"code":10000,"message":"Authentication error"}]}', { status: 403 });
       const failed = await h.send(admin({ all: true }));
       expect(failed.status).toBe(503);
       const problem = await failed.text();
