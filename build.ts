@@ -65,6 +65,7 @@ export const LIB_ENTRIES: Record<string, string> = {
   client: "core/client.ts",
   admin: "core/admin.ts",
   "purge-log": "core/purge-log-entry.ts",
+  "native-purge": "core/native-purge-entry.ts",
   "canonical-json": "core/canonical-json.ts",
   protocols: "core/protocols/index.ts",
 };
