@@ -120,6 +120,19 @@ interface Row {
   cpuVsFloor: PairedStat;
   /** p99 minus the origin's own p99, paired (the slow cell). */
   addedP99: PairedStat;
+  /** CPU per request against the cell's own baseline (see baselineOf), paired; NaN where it has none. */
+  cpuVsBaseline: PairedStat;
+}
+
+/**
+ * What a cell's non-nginx comparison is: in the store-full cell, the empty-store server beside it
+ * (issue 11: a full store within 10% of an empty one); in a workerd cell, the naive Worker (the
+ * edge target: postcache's bundle at or below Cloudflare's example).
+ */
+function baselineOf(cell: Cell): { system: SystemId; of: SystemId } | undefined {
+  if (cell.id.startsWith("hit-full-")) return { system: "postcache-full", of: "postcache" };
+  if (cell.id.includes("-workerd-")) return { system: "workerd-postcache", of: "workerd-naive" };
+  return undefined;
 }
 
 function rowsOf(run: Run, cell: Cell): Row[] {
@@ -127,6 +140,8 @@ function rowsOf(run: Run, cell: Cell): Row[] {
   const nginx = rounds(run.slices, cell.id, "nginx", n);
   const origin = rounds(run.slices, cell.id, "origin", n);
   const floor = rounds(run.slices, cell.id, "floor", n);
+  const baseline = baselineOf(cell);
+  const base = baseline ? rounds(run.slices, cell.id, baseline.of, n) : [];
   return cell.systems.map((system) => {
     const r = rounds(run.slices, cell.id, system, n);
     const got = r.filter((s): s is Slice => s !== undefined);
@@ -143,8 +158,14 @@ function rowsOf(run: Run, cell: Cell): Row[] {
       cpuRatio: pairedMedian(r, nginx, (a, b) => a.cpuUsPerRequest / b.cpuUsPerRequest),
       cpuVsFloor: pairedMedian(r, floor, (a, b) => a.cpuUsPerRequest / b.cpuUsPerRequest),
       addedP99: pairedMedian(r, origin, (a, b) => a.p99 - b.p99),
+      cpuVsBaseline: pairedMedian(r, base, (a, b) => a.cpuUsPerRequest / b.cpuUsPerRequest),
     };
   });
+}
+
+function heading(c: Cell): string {
+  const where = c.id.startsWith("hit-full-") ? ", store full" : c.id.includes("-workerd-") ? ", in workerd" : "";
+  return `### ${c.bytes / 1024} KiB body, ${c.connections} connection${c.connections > 1 ? "s" : ""}${where}`;
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -158,6 +179,8 @@ function cellTable(run: Run, cell: Cell): string {
   const header = ["system", "req/s", "× nginx", "p50 ms", "p99 ms", "p99 × nginx", "CPU µs/req"];
   if (hit) header.push("origin calls");
   if (cell.kind === "slow") header.push("p99 added vs origin, ms");
+  const baseline = baselineOf(cell);
+  if (baseline) header.push(`CPU × ${LABELS[baseline.of]}`);
   return table(
     header,
     rows.map((r) => {
@@ -179,6 +202,7 @@ function cellTable(run: Run, cell: Cell): string {
               : fmt.int(r.originCalls),
         );
       if (cell.kind === "slow") line.push(r.system === "origin" ? "0" : spread(r.addedP99, fmt.ms));
+      if (baseline) line.push(r.system === baseline.of ? "1" : spread(r.cpuVsBaseline));
       return line;
     }),
   );
@@ -235,6 +259,27 @@ function targets(run: Run): Target[] {
     measured: full ? `${fmt.x(full.rpsRatio.median)} (${fmt.us(full.cpu)} µs CPU/req)` : "–",
     met: full ? full.rpsRatio.median >= 1.0 : undefined,
   });
+  const empty = row("hit-full-1024-c16", "postcache");
+  out.push({
+    what: "hits, 1 KiB, c16, store filled to its cap first: CPU µs per hit ≤ 1.1x the empty store's (paired)",
+    measured: full && empty ? `${fmt.x(full.cpuVsBaseline.median)} (${fmt.us(full.cpu)} µs vs ${fmt.us(empty.cpu)})` : "–",
+    met: full ? full.cpuVsBaseline.median <= 1.1 : undefined,
+  });
+  for (const [kind, plural] of [
+    ["hit", "hits"],
+    ["miss", "misses"],
+  ]) {
+    for (const bytes of [1024, 16384]) {
+      const id = `${kind}-workerd-${bytes}-c16`;
+      const ours = row(id, "workerd-postcache");
+      const naive = row(id, "workerd-naive");
+      out.push({
+        what: `in workerd, ${bytes / 1024} KiB ${plural}, c16: CPU µs per request ≤ the naive Worker's (paired)`,
+        measured: ours && naive ? `${fmt.x(ours.cpuVsBaseline.median)} (${fmt.us(ours.cpu)} µs vs ${fmt.us(naive.cpu)})` : "–",
+        met: ours ? ours.cpuVsBaseline.median <= 1.0 : undefined,
+      });
+    }
+  }
   const cpuMiss = row("miss-1024-c16", "postcache");
   out.push({
     what: "misses, 1 KiB, c16: CPU µs per request ≤ 1.5x nginx's (paired)",
@@ -414,17 +459,12 @@ export function writeReport(outDir: string, run: Run): void {
     "",
     "## Hits (one fixed body, served from the cache)",
     "",
-    "The origin direct and nginx pass-through rows are references, not caches: every request reaches the origin. The bare Bun floor reads the body, hashes it with `Bun.CryptoHasher` and answers a fixed document: what Bun itself costs per request. In the store-full cell, a second postcache server had its store filled to the cap before the run (unique 1 KiB bodies until it evicts), so every lookup is in a full map. In the workerd cell, CPU is the workerd process's (Miniflare's own process is not on the request path).",
+    "The origin direct and nginx pass-through rows are references, not caches: every request reaches the origin. The bare Bun floor reads the body, hashes it with `Bun.CryptoHasher` and answers a fixed document: what Bun itself costs per request. In the store-full cell, a second postcache server had its store filled to the cap before the run (unique 1 KiB bodies until it evicts), so every lookup is in a full map. In the workerd cells, CPU is the workerd process's (Miniflare's own process is not on the request path), and the last column pairs each Worker with Cloudflare's example.",
     "",
-    ...cells("hit").flatMap((c) => [
-      `### ${c.bytes / 1024} KiB body, ${c.connections} connection${c.connections > 1 ? "s" : ""}${c.id.startsWith("hit-full-") ? ", store full" : c.id.startsWith("hit-workerd-") ? ", in workerd" : ""}`,
-      "",
-      cellTable(run, c),
-      "",
-    ]),
+    ...cells("hit").flatMap((c) => [heading(c), "", cellTable(run, c), ""]),
     "## Misses (every body unique: key, origin call, store)",
     "",
-    ...cells("miss").flatMap((c) => [`### ${c.bytes / 1024} KiB body, ${c.connections} connections`, "", cellTable(run, c), ""]),
+    ...cells("miss").flatMap((c) => [heading(c), "", cellTable(run, c), ""]),
     "## Misses with a 20 ms origin",
     "",
     ...cells("slow").flatMap((c) => [`### ${c.bytes / 1024} KiB body, ${c.connections} connections`, "", cellTable(run, c), ""]),

@@ -6,16 +6,19 @@
  * on their path, so the driver charges CPU to the workerd child only.
  *
  * Run: `WORKER=postcache ORIGIN=http://127.0.0.1:3000 bun bench/workerd-server.ts`; prints `listening on <url>`.
+ * `WORKER=path/to/worker.ts` runs that entry instead (bench/workerd-ab.ts compares such copies).
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { bundle, startWorkerd } from "../test/fixtures/workerd/workerd.ts";
 
 const ENTRIES: Record<string, string> = {
   postcache: join(import.meta.dir, "../examples/cloudflare/worker.ts"),
   naive: join(import.meta.dir, "naive-worker.js"),
 };
-const entry = ENTRIES[process.env.WORKER ?? "postcache"];
-if (!entry) throw new Error(`[bench] WORKER must be one of ${Object.keys(ENTRIES).join(", ")}`);
+// A path instead of a name runs that entry (a patched copy of the example, to measure a change).
+const name = process.env.WORKER ?? "postcache";
+const entry = /\.[jt]s$/.test(name) ? resolve(name) : ENTRIES[name];
+if (!entry) throw new Error(`[bench] WORKER must be one of ${Object.keys(ENTRIES).join(", ")}, or a .ts/.js entry`);
 const worker = await startWorkerd(
   { modules: true, script: await bundle(entry, "esm"), bindings: { ORIGIN: process.env.ORIGIN ?? "http://127.0.0.1:3000" } },
   30_000,
