@@ -25,7 +25,7 @@ const tools = ensureTools();
 const cores = coresOf();
 stopOnExit();
 const origin = await startOrigin(cores);
-const cpu: Record<string, number[]> = {};
+const cpu = new Map<string, number[]>(workers.map((w) => [w, []]));
 try {
   for (let rep = 0; rep < reps; rep++) {
     for (const worker of workers) {
@@ -50,7 +50,7 @@ try {
       const cpu0 = cpuMicros([pid]);
       const result = await slice(4, `measure-${rep}-${worker}-${Date.now()}`);
       const perRequest = (cpuMicros([pid]) - cpu0) / result.requests;
-      (cpu[worker] ??= []).push(perRequest);
+      cpu.get(worker)?.push(perRequest);
       console.log(
         `${mode} ${bytes} ${worker}  ${Math.round(result.rps)} req/s  ${perRequest.toFixed(1)} µs CPU/req  p50 ${(result.p50 / 1000).toFixed(2)} ms  p99 ${(result.p99 / 1000).toFixed(2)} ms${result.errors ? `  ERRORS ${result.errors}` : ""}`,
       );
@@ -58,7 +58,7 @@ try {
       await server.proc.exited;
     }
   }
-  for (const worker of workers) console.log(`median ${worker}: ${median(cpu[worker] ?? []).toFixed(1)} µs CPU/req`);
+  for (const worker of workers) console.log(`median ${worker}: ${median(cpu.get(worker) ?? []).toFixed(1)} µs CPU/req`);
 } finally {
   await stopAll();
 }
