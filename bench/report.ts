@@ -129,9 +129,9 @@ interface Row {
  * (issue 11: a full store within 10% of an empty one); in a workerd cell, the naive Worker (the
  * edge target: postcache's bundle at or below Cloudflare's example).
  */
-function baselineOf(cell: Cell): { system: SystemId; of: SystemId } | undefined {
-  if (cell.id.startsWith("hit-full-")) return { system: "postcache-full", of: "postcache" };
-  if (cell.id.includes("-workerd-")) return { system: "workerd-postcache", of: "workerd-naive" };
+function baselineOf(cell: Cell): SystemId | undefined {
+  if (cell.id.startsWith("hit-full-")) return "postcache";
+  if (cell.id.includes("-workerd-")) return "workerd-naive";
   return undefined;
 }
 
@@ -141,7 +141,7 @@ function rowsOf(run: Run, cell: Cell): Row[] {
   const origin = rounds(run.slices, cell.id, "origin", n);
   const floor = rounds(run.slices, cell.id, "floor", n);
   const baseline = baselineOf(cell);
-  const base = baseline ? rounds(run.slices, cell.id, baseline.of, n) : [];
+  const base = baseline ? rounds(run.slices, cell.id, baseline, n) : [];
   return cell.systems.map((system) => {
     const r = rounds(run.slices, cell.id, system, n);
     const got = r.filter((s): s is Slice => s !== undefined);
@@ -180,7 +180,7 @@ function cellTable(run: Run, cell: Cell): string {
   if (hit) header.push("origin calls");
   if (cell.kind === "slow") header.push("p99 added vs origin, ms");
   const baseline = baselineOf(cell);
-  if (baseline) header.push(`CPU × ${LABELS[baseline.of]}`);
+  if (baseline) header.push(`CPU × ${LABELS[baseline]}`);
   return table(
     header,
     rows.map((r) => {
@@ -202,7 +202,7 @@ function cellTable(run: Run, cell: Cell): string {
               : fmt.int(r.originCalls),
         );
       if (cell.kind === "slow") line.push(r.system === "origin" ? "0" : spread(r.addedP99, fmt.ms));
-      if (baseline) line.push(r.system === baseline.of ? "1" : spread(r.cpuVsBaseline));
+      if (baseline) line.push(r.system === baseline ? "1" : spread(r.cpuVsBaseline));
       return line;
     }),
   );
