@@ -127,17 +127,30 @@ export function generationalCacheStore(options: GenerationalCacheOptions): Cache
     await saveMeta(s);
   }
 
-  /** The state to write `size` bytes into, rotating first when the current generation is full or old. */
-  async function forWrite(size: number): Promise<State> {
+  /**
+   * The generation to write `size` bytes into, rotating first when the current one is full or old. The
+   * entry is counted here, before the write is awaited: writes overlap (a server's finish in the
+   * background), and each must see the ones before it, or all of them pass the check at once and
+   * overfill the generation. After a rotation the check runs again, since waiters woken by it may
+   * have filled the new generation already. A write that still finds no room after two rotations is
+   * dropped (undefined; `set` then deletes the key), which a cache may do, rather than wait on
+   * rotations without end or overfill.
+   */
+  async function forWrite(size: number): Promise<{ s: State; target: CacheApiStore } | undefined> {
     const s = await state();
-    const full = s.entries + 1 > limits.entries / 2 || s.bytes + size > limits.bytes / 2;
-    if ((full && s.entries > 0) || now() - s.startedAt >= limits.ageMs) {
+    const due = () =>
+      (s.entries > 0 && (s.entries + 1 > limits.entries / 2 || s.bytes + size > limits.bytes / 2)) ||
+      now() - s.startedAt >= limits.ageMs;
+    for (let rotations = 0; rotations < 2 && due(); rotations++) {
       rotating ??= rotate(s).finally(() => {
         rotating = undefined;
       });
       await rotating;
     }
-    return s;
+    if (due()) return undefined;
+    s.entries += 1;
+    s.bytes += size;
+    return { s, target: s.current };
   }
 
   const store: CacheStore = {
@@ -150,10 +163,14 @@ export function generationalCacheStore(options: GenerationalCacheOptions): Cache
     async set(key, entry, ttlSeconds) {
       learn(key);
       const size = sizeOf(entry);
-      const s = await forWrite(size);
-      await s.current.set(key, entry, ttlSeconds);
-      s.entries += 1;
-      s.bytes += size;
+      const room = await forWrite(size);
+      if (!room) {
+        // Dropped: take out an older answer under the key too, as an overwrite would have.
+        await store.delete(key);
+        return;
+      }
+      const { s, target } = room;
+      await target.set(key, entry, ttlSeconds);
       if (++s.unsaved >= PERSIST_EVERY) await saveMeta(s);
     },
     async delete(key) {

@@ -59,6 +59,22 @@ describe("cache-generations: bounded, swept, restart-safe", () => {
     expect(await store.get(keys[0])).toBeUndefined();
   });
 
+  test("concurrent writes hold the bound too (a server's writes overlap: they finish in the background)", async () => {
+    const storage = new ForeverCaches();
+    const store = generationalCacheStore({ caches: storage, maxEntries: 50 });
+    // The 30th write lands in the second generation, which outlives the burst; the same key comes
+    // again last, when the burst has crowded every generation out.
+    const older = uniqueKey();
+    const burst = Array.from({ length: 200 }, (_, i) => (i === 29 ? older : uniqueKey()));
+    const body = (key: string, i: number) => new TextEncoder().encode(key === older && i === 29 ? "older" : "newer");
+    await Promise.all([...burst, older].map((key, i) => store.set(key, entry({ body: body(key, i) }), 3600)));
+    expect(storage.entryKeys().length).toBeLessThanOrEqual(50);
+    expect(storage.entryKeys().length).toBeGreaterThan(0);
+    // The crowded-out write does not leave the older answer under its key.
+    const got = await store.get(older);
+    if (got) expect(new TextDecoder().decode(got.body)).toBe("newer");
+  });
+
   test("maxBytes bounds the bytes the same way", async () => {
     const storage = new ForeverCaches();
     const store = generationalCacheStore({ caches: storage, maxBytes: 8 * 1024 });
