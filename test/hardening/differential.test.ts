@@ -195,9 +195,9 @@ describe("differential fuzz: every answer equals the origin's answer to that exa
       const seed = Number(process.env.FUZZ_SEED ?? 0) || Math.floor(Math.random() * 2 ** 31);
       const outcomes = await run(seed, options, semantic, 3000);
       // The cache must actually have been used, or this test proves nothing: answers from it, fresh or
-      // stale. The floors sit well under what seeds give: over 12 runs of the four setups the fewest were 124 answers from
-      // the cache and 26 stale ones (seeds 32186812 and 23307486 gave ~90 fresh hits; 1796043007 gave
-      // exactly 30 stale, which failed a floor of 30 with every answer right).
+      // stale. The floors sit well under what seeds give: over 12 runs of the four setups the fewest
+      // were 124 answers from the cache and 26 stale ones (seeds 32186812 and 23307486 gave ~90 fresh
+      // hits; 1796043007 gave exactly 30 stale, which failed a floor of 30 with every answer right).
       const summary = `${name}: seed ${seed} ${JSON.stringify(outcomes)}`;
       expect((outcomes.hit ?? 0) + (outcomes.stale ?? 0), summary).toBeGreaterThan(50);
       expect(outcomes.stale ?? 0, summary).toBeGreaterThan(5);
